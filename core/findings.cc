@@ -30,13 +30,19 @@ constexpr std::array kRows = std::to_array<Row>({
      "the HTML description of the calendar item (X-ALT-DESC) was removed"},
     {"csv.formula_neutralized", true, "CSV の数式として解釈されるセルを無害化しました (先頭に ' を付加)",
      "CSV cells that would run as formulas were neutralized (prefixed with ')"},
+    {"encrypted.file", true, "暗号化・パスワード保護されたファイルは検査できないため削除しました",
+     "encrypted or password-protected files cannot be inspected, so it was removed"},
     {"encrypted.mail", true, "暗号化されたメールは検査できないため削除しました",
      "encrypted mail cannot be inspected, so it was removed"},
     {"encrypted.zip", true,
      "パスワード付き ZIP は中身を検査できないため削除しました。原本が必要な場合は下記の原本IDでお問い合わせください",
      "a password-protected zip cannot be inspected, so it was removed; ask for the original with the ID below"},
+    {"error.internal", true, "内部エラーが発生しました",
+     "an internal error occurred"},
     {"error.sanitizer", true, "処理中にエラーが発生したため削除しました",
      "an error occurred while processing it, so it was removed"},
+    {"error.self_verify", true, "再構成したメールの自己検査に失敗しました",
+     "the rebuilt message failed its self-check"},
     {"header.address_dropped", false, "7ビットで表せないアドレスを削除しました",
      "an address that cannot be written in 7-bit form was dropped"},
     {"header.date_invalid", false, "解釈できない Date ヘッダを削除しました",
@@ -75,15 +81,19 @@ constexpr std::array kRows = std::to_array<Row>({
      "an external-body reference (message/external-body) was removed"},
     {"message.partial", true, "分割メール (message/partial) の断片を削除しました",
      "a fragment of a split message (message/partial) was removed"},
-    {"mime.parser_warning", false, "MIME 構造に問題がありました", "the MIME structure had problems"},
     {"mime.parser_critical", true, "MIME 構造に解釈の分かれる箇所があったため、再構成しました",
      "the MIME structure was ambiguous; the message was rebuilt from one reading of it"},
+    {"mime.parser_warning", false, "MIME 構造に問題がありました", "the MIME structure had problems"},
+    {"mime.unparseable", true, "メールとして解釈できませんでした",
+     "the input could not be parsed as a message"},
     {"name.blocked_extension", true, "ファイル名が危険な形式を示しているため削除しました",
      "the file name marks a dangerous type, so it was removed"},
     {"related.image_dropped", true, "本文に埋め込まれた画像を削除しました",
      "an image embedded in the body was removed"},
     {"signature.dropped", true, "電子署名は再構成により無効になるため削除しました",
      "the digital signature was removed (rebuilding invalidates it)"},
+    {"smime.opaque_signed", true, "S/MIME 署名データ形式の本文は検査できないため削除しました",
+     "an opaque S/MIME signed body cannot be inspected, so it was removed"},
     {"text.bidi_neutralized", true, "文字の表示順を偽装できる制御文字 (双方向制御) を除去しました",
      "bidirectional control characters that can disguise text were removed"},
     {"text.charset_detected", false, "文字コードを判別して変換しました",
@@ -118,7 +128,7 @@ const Row* find(std::string_view code) {
 
 }  // namespace
 
-std::string_view toString(Disposition d) {
+std::string_view dispositionName(Disposition d) {
   switch (d) {
     case Disposition::Kept: return "kept";
     case Disposition::Converted: return "converted";

@@ -22,7 +22,7 @@ enum class Disposition {
   Container,  ///< a multipart/message container whose children carry the dispositions
 };
 
-std::string_view toString(Disposition d);
+std::string_view dispositionName(Disposition d);
 
 struct Finding {
   std::string kind;    ///< stable dotted code, e.g. "html.script_removed"

@@ -26,6 +26,7 @@ void forEach(Limits& l, Fn&& fn) {
   fn("max_received_headers", l.maxReceivedHeaders);
   fn("max_parts", l.maxParts);
   fn("max_depth", l.maxDepth);
+  fn("max_input_depth", l.maxInputDepth);
   fn("max_names", l.maxNames);
   fn("max_wall_ms", l.maxWallMs);
   fn("max_text_bytes", l.maxTextBytes);

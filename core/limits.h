@@ -21,6 +21,7 @@ struct Limits {
   std::uint32_t maxReceivedHeaders = 100;       ///< trace fields copied to the output
   std::uint32_t maxParts = 1000;                ///< MIME entities walked in the input
   std::uint32_t maxDepth = 16;                  ///< nesting of the output tree
+  std::uint32_t maxInputDepth = 64;             ///< nesting walked in the input (excess removed)
   std::uint32_t maxNames = 16;                  ///< candidate file names kept per part
   std::uint32_t maxWallMs = 10000;              ///< per-message wall time for the pipeline
 

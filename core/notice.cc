@@ -1,0 +1,125 @@
+#include "core/notice.h"
+
+#include <map>
+#include <vector>
+
+#include "core/charset.h"
+
+namespace mugai::core {
+namespace {
+
+constexpr std::size_t kMaxLines = 30;
+
+struct Line {
+  std::string ja;
+  std::string en;
+};
+
+std::string displayName(const PartRecord& p) {
+  const std::string& n = !p.names.empty() ? p.names.front() : p.outputName;
+  if (n.empty()) return {};
+  std::string shown = escapeForDisplay(n);
+  if (shown.size() > 120) shown = shown.substr(0, 117) + "...";
+  repairUtf8(shown);
+  return shown;
+}
+
+// "「a.exe」" / "\"a.exe\"" or a description of an unnamed part.
+std::pair<std::string, std::string> subject(const PartRecord& p) {
+  const std::string name = displayName(p);
+  std::string ja;
+  std::string en;
+  if (p.inAttachedMessage) {
+    ja = "添付メール内の";
+    en = "in an attached message, ";
+  }
+  if (!name.empty()) {
+    ja += "「" + name + "」";
+    en += "\"" + name + "\"";
+  } else if (p.sanitizer == "text" || p.sanitizer == "html") {
+    ja += "本文";
+    en += "the body";
+  } else {
+    const std::string type = escapeForDisplay(p.declaredType.empty() ? p.trueType : p.declaredType);
+    ja += "名前のないパート (" + type + ")";
+    en += "an unnamed part (" + type + ")";
+  }
+  return {ja, en};
+}
+
+}  // namespace
+
+bool needsNotice(const Report& report) {
+  for (const auto& f : report.messageFindings) {
+    if (isNoticeWorthy(f.kind)) return true;
+  }
+  for (const auto& p : report.parts) {
+    if (p.disposition == Disposition::Removed && isNoticeWorthy(p.reason)) return true;
+    if (p.disposition == Disposition::Converted) return true;
+    for (const auto& f : p.findings) {
+      if (isNoticeWorthy(f.kind)) return true;
+    }
+  }
+  return false;
+}
+
+std::string buildNotice(const Report& report, const Policy& policy) {
+  if (!policy.notice || !needsNotice(report)) return {};
+  // Collect lines, merging exact duplicates with a count.
+  std::vector<Line> lines;
+  std::vector<std::size_t> counts;
+  std::map<std::string, std::size_t> index;
+  const auto push = [&](std::string ja, std::string en) {
+    const std::string key = ja + "\n" + en;
+    const auto it = index.find(key);
+    if (it != index.end()) {
+      ++counts[it->second];
+      return;
+    }
+    index.emplace(key, lines.size());
+    lines.push_back({std::move(ja), std::move(en)});
+    counts.push_back(1);
+  };
+  for (const auto& f : report.messageFindings) {
+    if (!isNoticeWorthy(f.kind)) continue;
+    const Description d = describe(f.kind);
+    push("メール全体: " + std::string(d.ja), "whole message: " + std::string(d.en));
+  }
+  for (const auto& p : report.parts) {
+    const auto [sja, sen] = subject(p);
+    if (p.disposition == Disposition::Removed) {
+      if (!isNoticeWorthy(p.reason)) continue;
+      const Description d = describe(p.reason);
+      push(sja + ": " + std::string(d.ja), sen + ": " + std::string(d.en));
+      continue;
+    }
+    for (const auto& f : p.findings) {
+      if (!isNoticeWorthy(f.kind)) continue;
+      const Description d = describe(f.kind);
+      push(sja + ": " + std::string(d.ja), sen + ": " + std::string(d.en));
+    }
+  }
+  const auto countSuffix = [](std::size_t n, bool ja) {
+    if (n <= 1) return std::string();
+    return ja ? " (" + std::to_string(n) + " 件)" : " (" + std::to_string(n) + " times)";
+  };
+  const std::size_t shown = std::min(lines.size(), kMaxLines);
+  std::string out;
+  out += "---- 無害化のお知らせ (Mugai) ----\n";
+  out += "このメールは無害化処理されました。次の変更を行いました。\n";
+  for (std::size_t i = 0; i < shown; ++i) out += "・" + lines[i].ja + countSuffix(counts[i], true) + "\n";
+  if (lines.size() > shown) out += "・ほか " + std::to_string(lines.size() - shown) + " 件\n";
+  out += "原本ID: " + report.originalId + "\n";
+  out += "原本が必要な場合は、この原本IDを添えて " + policy.contact + " にお問い合わせください。\n";
+  out += "\n";
+  out += "---- Mugai sanitizing notice ----\n";
+  out += "This message was sanitized. The following changes were made:\n";
+  for (std::size_t i = 0; i < shown; ++i) out += "- " + lines[i].en + countSuffix(counts[i], false) + "\n";
+  if (lines.size() > shown) out += "- and " + std::to_string(lines.size() - shown) + " more\n";
+  out += "Original ID: " + report.originalId + "\n";
+  out += "To obtain the original, quote this ID to " + policy.contact + ".\n";
+  out += "--------------------------------\n\n";
+  return out;
+}
+
+}  // namespace mugai::core
