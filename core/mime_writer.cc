@@ -15,6 +15,8 @@
 namespace mugai::core {
 namespace {
 
+bool endsWithCrlf(std::string_view s) { return s.size() >= 2 && s.substr(s.size() - 2) == "\r\n"; }
+
 std::string toCrlf(std::string_view s) {
   std::string out;
   out.reserve(s.size() + s.size() / 32);
@@ -148,7 +150,7 @@ class Writer {
         crlf.find("--=_mugai_") == std::string::npos) {
       out += "Content-Transfer-Encoding: 7bit\r\n\r\n";
       out += crlf;
-      if (!crlf.empty() && crlf.compare(crlf.size() - 2, 2, "\r\n") != 0) out += "\r\n";
+      if (!crlf.empty() && !endsWithCrlf(crlf)) out += "\r\n";
     } else if (!shape.hasNul && shape.nonAscii * 5 < crlf.size()) {
       out += "Content-Transfer-Encoding: quoted-printable\r\n\r\n";
       out += quotedPrintable(crlf);
@@ -210,7 +212,7 @@ std::string quotedPrintable(std::string_view crlfText) {
       emit(std::string_view(&ch, 1));
     }
   }
-  if (!out.empty() && out.compare(out.size() - 2, 2, "\r\n") != 0) out += "\r\n";
+  if (!out.empty() && !endsWithCrlf(out)) out += "\r\n";
   return out;
 }
 

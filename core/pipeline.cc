@@ -554,6 +554,7 @@ class Walker {
     r.sanitizer = "text";
     r.outputType = "text/plain";
     r.findings = std::move(res.findings);
+    dropCutFindings(r.findings, res.cut);
     cutBlocks(res.cut, path, nested);
     Item item;
     item.body = true;
@@ -578,6 +579,13 @@ class Walker {
     out.push_back(std::move(item));
   }
 
+  // Each file cut out of a text gets its own removed record (named in the notice), so the
+  // text's own finding for it would only say the same thing twice.
+  static void dropCutFindings(Findings& findings, const std::vector<sanitizers::text::CutBlock>& cut) {
+    if (cut.empty()) return;
+    std::erase_if(findings, [](const Finding& f) { return f.kind == "text.encoded_file_removed"; });
+  }
+
   void cutBlocks(const std::vector<sanitizers::text::CutBlock>& cut, const std::string& path,
                  bool nested) {
     for (std::size_t i = 0; i < cut.size(); ++i) {
@@ -597,13 +605,15 @@ class Walker {
     if (mode != Mode::Normal && !ctx_.policy.relatedImagesAsAttachments) {
       return remove("related.image_dropped");
     }
-    for (const auto& n : names) {
-      if (ctx_.policy.isBlockedName(n)) return remove("name.blocked_extension");
-    }
+    // The content's own type decides first (the most precise reason); then every candidate
+    // name, so that "a.txt" declared beside "a.exe" cannot slip through on its text content.
     const std::string_view family = familyOf(tt);
     if (family == "executable" || family == "script" || family == "shortcut" ||
         family == "disk-image") {
       return remove("type.executable");
+    }
+    for (const auto& n : names) {
+      if (ctx_.policy.isBlockedName(n)) return remove("name.blocked_extension");
     }
     if (ctx_.policy.removeTypes.count(tt)) return remove("type.blocked");
     if (tt == "zip-encrypted") return remove("encrypted.zip");
@@ -681,6 +691,7 @@ class Walker {
     r.outputType = "text/plain";
     r.outputName = outName;
     r.findings = std::move(res.findings);
+    dropCutFindings(r.findings, res.cut);
     cutBlocks(res.cut, path, nested);
     Item item;
     item.entity.type = "text/plain";
@@ -923,6 +934,12 @@ class Walker {
   Ctx& ctx_;
 };
 
+std::string_view skipLeadingWhitespace(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) ++i;
+  return s.substr(i);
+}
+
 // --- verification ------------------------------------------------------------------------------
 
 bool allowedOutputType(std::string_view t) {
@@ -1016,6 +1033,20 @@ Outcome sanitizeMessage(std::string_view input, const Policy& policy,
     Ctx ctx{policy, policy.limits, report,
             t0 + std::chrono::milliseconds(policy.limits.maxWallMs), 0, 0, 0, {}};
     GPtr<GMimeMessage> msg = parseMessage(input, ctx.warnings);
+    if (!msg) {
+      // GMime finds no header block. Real mail like this starts with blank or indented lines
+      // (a mangled first header), or has no header at all; recover the first by dropping the
+      // leading white space, and read the second as a body without headers.
+      const std::string_view trimmed = skipLeadingWhitespace(input);
+      if (trimmed.size() != input.size()) msg = parseMessage(trimmed, ctx.warnings);
+      if (!msg) {
+        const std::string bodyOnly = "\r\n" + std::string(input);
+        msg = parseMessage(bodyOnly, ctx.warnings);
+        report.messageFindings.push_back({"mime.headerless", ""});
+      } else {
+        report.messageFindings.push_back({"mime.leading_junk", ""});
+      }
+    }
     const auto t1 = Clock::now();
     if (!msg) {
       hold("mime.unparseable", "no message could be parsed from the input");
