@@ -1,7 +1,7 @@
 // text/plain bodies and attachments: decode, neutralize, cut embedded binaries.
 //
 // The result is valid UTF-8 with LF line endings, no C0 controls except TAB and LF, no bidi
-// overrides or isolates (they are how "invoice‮fdp.exe" tricks work), and without uuencode,
+// overrides or isolates (they are how "invoice<U+202E>fdp.exe" tricks work), and without uuencode,
 // BinHex or yEnc blocks, which are how old mailers smuggle a file inside a body: each such block
 // is cut out and reported by name so the notice can list it. Never throws.
 #pragma once
