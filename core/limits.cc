@@ -33,6 +33,15 @@ void forEach(Limits& l, Fn&& fn) {
   fn("max_html_bytes", l.maxHtmlBytes);
   fn("max_html_depth", l.maxHtmlDepth);
   fn("max_link_chars", l.maxLinkChars);
+  fn("max_archive_depth", l.maxArchiveDepth);
+  fn("max_archive_entries", l.maxArchiveEntries);
+  fn("max_archive_entry_bytes", l.maxArchiveEntryBytes);
+  fn("max_archive_total_bytes", l.maxArchiveTotalBytes);
+  fn("max_compression_ratio", l.maxCompressionRatio);
+  fn("max_xml_bytes", l.maxXmlBytes);
+  fn("max_xml_depth", l.maxXmlDepth);
+  fn("max_pdf_objects", l.maxPdfObjects);
+  fn("max_image_pixels", l.maxImagePixels);
   fn("max_output_line", l.maxOutputLine);
 }
 

@@ -31,6 +31,17 @@ struct Limits {
   std::uint32_t maxHtmlDepth = 256;          ///< element nesting walked by HTML→text
   std::uint32_t maxLinkChars = 2048;         ///< a URL longer than this is shown truncated
 
+  // Attachments (archives, Office packages, PDFs, images).
+  std::uint32_t maxArchiveDepth = 3;                 ///< archives inside archives
+  std::uint32_t maxArchiveEntries = 2000;            ///< entries in one zip (also OOXML)
+  std::uint64_t maxArchiveEntryBytes = 64ull << 20;  ///< uncompressed size of one entry
+  std::uint64_t maxArchiveTotalBytes = 256ull << 20; ///< uncompressed size of one archive
+  std::uint32_t maxCompressionRatio = 200;           ///< uncompressed : compressed, per entry
+  std::uint64_t maxXmlBytes = 32ull << 20;           ///< one XML part given to the parser
+  std::uint32_t maxXmlDepth = 256;                   ///< element nesting in XML parts
+  std::uint32_t maxPdfObjects = 500000;              ///< objects in one PDF
+  std::uint64_t maxImagePixels = 100000000;          ///< width × height of one image
+
   // Output.
   std::uint32_t maxOutputLine = 998;  ///< octets per line, RFC 5322
 

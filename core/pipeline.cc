@@ -246,6 +246,72 @@ bool isAttachmentDisposition(GMimeObject* obj) {
   return d && g_ascii_strcasecmp(d, "attachment") == 0;
 }
 
+bool blockedByName(const std::vector<std::string>& names, const Policy& policy) {
+  return std::any_of(names.begin(), names.end(),
+                     [&](const std::string& n) { return policy.isBlockedName(n); });
+}
+
+// Decides what happens to one file — an attachment, or a member of an archive being rebuilt —
+// and runs its sanitizer. The order matters: the content's own type first (the most precise
+// reason), then every candidate name (so "a.txt" declared beside "a.exe" cannot slip through on
+// its text content), then policy, encryption, active text formats, and finally the registry;
+// a type no sanitizer handles is removed. `cut` receives files cut out of a text file.
+sanitizers::PartOutput dispatchFile(const sanitizers::PartInput& in,
+                                    std::vector<sanitizers::text::CutBlock>* cut) {
+  const Policy& policy = *in.policy;
+  const std::string tt(in.trueType);
+  sanitizers::PartOutput out;
+  const auto remove = [&](const char* reason) {
+    out.disposition = Disposition::Removed;
+    out.reason = reason;
+    return out;
+  };
+  const std::string_view family = familyOf(tt);
+  if (family == "executable" || family == "script" || family == "shortcut" ||
+      family == "disk-image") {
+    return remove("type.executable");
+  }
+  if (blockedByName(in.names, policy)) return remove("name.blocked_extension");
+  if (policy.removeTypes.count(tt)) return remove("type.blocked");
+  if (tt == "zip-encrypted") return remove("encrypted.zip");
+  if (family == "encrypted") return remove("encrypted.file");
+  if (tt == "html" || tt == "svg" || in.declaredType == "text/html" ||
+      in.declaredType == "image/svg+xml") {
+    return remove("type.unsafe_text");
+  }
+  if (Clock::now() > in.deadline) return remove("limit.wall_time");
+  const std::string fallbackName = defaultName(tt);
+  const std::string outName = cleanFilename(in.names.empty() ? "" : in.names.front(), fallbackName);
+
+  const sanitizers::Sanitizer* s = sanitizers::findSanitizer(tt, in.declaredType);
+  if (!s && (tt == "text" || tt == "empty" || tt == "xml" || tt == "vcard")) {
+    auto res = sanitizers::text::sanitizePlainText(in.bytes, in.charset, *in.limits);
+    out.disposition = Disposition::Kept;
+    out.sanitizer = "text";
+    out.contentType = "text/plain";
+    out.charset = "utf-8";
+    out.filename = outName;
+    out.bytes = std::move(res.utf8);
+    out.findings = std::move(res.findings);
+    if (cut) *cut = std::move(res.cut);
+    return out;
+  }
+  if (!s) return remove(family == "archive" ? "archive.unsupported" : "type.no_sanitizer");
+  try {
+    out = s->sanitize(in);
+  } catch (const std::exception& e) {
+    out = {};
+    out.disposition = Disposition::Removed;
+    out.reason = "error.sanitizer";
+    out.findings.push_back({"error.sanitizer", e.what()});
+  }
+  out.sanitizer = std::string(s->name());
+  if (out.disposition != Disposition::Removed) {
+    out.filename = cleanFilename(out.filename.empty() ? outName : out.filename, fallbackName);
+  }
+  return out;
+}
+
 class Walker {
  public:
   explicit Walker(Ctx& ctx) : ctx_(ctx) {}
@@ -599,38 +665,18 @@ class Walker {
                       const std::string& declared, const std::string& tt,
                       std::vector<std::string> names, const std::string& path, unsigned msgDepth,
                       bool nested, Mode mode, std::vector<Item>& out) {
-    const auto remove = [&](const char* reason) {
-      removed(path, declared, tt, names, bytes.size(), reason, nested);
-    };
     if (mode != Mode::Normal && !ctx_.policy.relatedImagesAsAttachments) {
-      return remove("related.image_dropped");
+      return removed(path, declared, tt, names, bytes.size(), "related.image_dropped", nested);
     }
-    // The content's own type decides first (the most precise reason); then every candidate
-    // name, so that "a.txt" declared beside "a.exe" cannot slip through on its text content.
-    const std::string_view family = familyOf(tt);
-    if (family == "executable" || family == "script" || family == "shortcut" ||
-        family == "disk-image") {
-      return remove("type.executable");
-    }
-    for (const auto& n : names) {
-      if (ctx_.policy.isBlockedName(n)) return remove("name.blocked_extension");
-    }
-    if (ctx_.policy.removeTypes.count(tt)) return remove("type.blocked");
-    if (tt == "zip-encrypted") return remove("encrypted.zip");
-    if (family == "encrypted") return remove("encrypted.file");
-    if (tt == "html" || tt == "svg" || declared == "text/html" || declared == "image/svg+xml") {
-      return remove("type.unsafe_text");
-    }
-    if (tt == "eml") {
+    // An attached whole message (an .eml file) is nested like message/rfc822, once the checks
+    // on its names have passed.
+    if (tt == "eml" && !blockedByName(names, ctx_.policy)) {
       PartRecord& self = record(path, declared, tt, nested);
       self.names = names;
       self.size = bytes.size();
       if (embeddedMessage(bytes, path, self, msgDepth, out)) return;
       ctx_.report.parts.pop_back();
     }
-
-    const std::string fallbackName = defaultName(tt);
-    const std::string outName = cleanFilename(names.empty() ? "" : names.front(), fallbackName);
     sanitizers::PartInput in;
     in.bytes = bytes;
     in.declaredType = declared;
@@ -641,64 +687,28 @@ class Walker {
     in.policy = &ctx_.policy;
     in.depth = 0;
     in.deadline = ctx_.deadline;
+    in.dispatch = [](const sanitizers::PartInput& member) { return dispatchFile(member, nullptr); };
+    std::vector<sanitizers::text::CutBlock> cut;
+    sanitizers::PartOutput res = dispatchFile(in, &cut);
 
-    const sanitizers::Sanitizer* s = sanitizers::findSanitizer(tt, declared);
-    if (!s && (tt == "text" || tt == "empty" || tt == "eml" || tt == "xml" || tt == "vcard")) {
-      return textAttachment(bytes, charset, declared, tt, std::move(names), outName, path, nested,
-                            out);
-    }
-    if (!s) {
-      return remove(family == "archive" ? "archive.unsupported" : "type.no_sanitizer");
-    }
-    sanitizers::PartOutput res;
-    try {
-      res = s->sanitize(in);
-    } catch (const std::exception& e) {
-      res = {};
-      res.disposition = Disposition::Removed;
-      res.reason = "error.sanitizer";
-      res.findings.push_back({"error.sanitizer", e.what()});
-    }
     PartRecord& r = record(path, declared, tt, nested);
     r.names = std::move(names);
     r.size = bytes.size();
-    r.sanitizer = std::string(s->name());
+    r.sanitizer = res.sanitizer;
     r.disposition = res.disposition;
     r.reason = res.reason;
     r.findings = std::move(res.findings);
+    dropCutFindings(r.findings, cut);
+    cutBlocks(cut, path, nested);
     if (res.disposition == Disposition::Removed) return;
     Item item;
     item.entity.type = res.contentType;
     item.entity.charset = res.charset;
     item.entity.attachment = true;
-    item.entity.filename = cleanFilename(res.filename.empty() ? outName : res.filename, fallbackName);
+    item.entity.filename = res.filename;
     item.entity.body = std::move(res.bytes);
-    r.outputType = item.entity.type;
-    r.outputName = item.entity.filename;
-    out.push_back(std::move(item));
-  }
-
-  void textAttachment(const std::string& bytes, const std::string& charset,
-                      const std::string& declared, const std::string& tt,
-                      std::vector<std::string> names, const std::string& outName,
-                      const std::string& path, bool nested, std::vector<Item>& out) {
-    auto res = sanitizers::text::sanitizePlainText(bytes, charset, ctx_.limits);
-    PartRecord& r = record(path, declared, tt, nested);
-    r.names = std::move(names);
-    r.size = bytes.size();
-    r.disposition = Disposition::Kept;
-    r.sanitizer = "text";
-    r.outputType = "text/plain";
-    r.outputName = outName;
-    r.findings = std::move(res.findings);
-    dropCutFindings(r.findings, res.cut);
-    cutBlocks(res.cut, path, nested);
-    Item item;
-    item.entity.type = "text/plain";
-    item.entity.charset = "utf-8";
-    item.entity.attachment = true;
-    item.entity.filename = outName;
-    item.entity.body = std::move(res.utf8);
+    ctx_.report.parts.back().outputType = item.entity.type;
+    ctx_.report.parts.back().outputName = item.entity.filename;
     out.push_back(std::move(item));
   }
 

@@ -83,8 +83,14 @@ Policy Policy::fromConfig(std::string_view text, std::string_view source) {
     if (eq == std::string_view::npos) fail("expected 'key = value'");
     const std::string key = lower(trim(line.substr(0, eq)));
     std::string_view value = trim(line.substr(eq + 1));
-    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
-      value = value.substr(1, value.size() - 2);
+    if (!value.empty() && value.front() == '"') {
+      const auto close = value.find('"', 1);
+      if (close == std::string_view::npos) fail("unterminated quoted value");
+      const auto rest = trim(value.substr(close + 1));
+      if (!rest.empty() && rest.front() != '#') fail("unexpected text after quoted value");
+      value = value.substr(1, close - 1);
+    } else if (const auto hash = value.find('#'); hash != std::string_view::npos) {
+      value = trim(value.substr(0, hash));  // a trailing comment
     }
     if (key.rfind("limit.", 0) == 0) {
       if (!p.limits.set(std::string_view(key).substr(6), value)) {

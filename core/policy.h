@@ -1,7 +1,8 @@
 // Policy: what Mugai does with each kind of content, and the config file that adjusts it.
 //
 // The defaults are the table in DESIGN.md. The config file is UTF-8 text of `key = value` lines
-// (`#` starts a comment; blank lines ignored; a value may be double-quoted). Every key is
+// (`#` starts a comment, also after a value; blank lines ignored; a value may be
+// double-quoted, and must be when it contains '#'). Every key is
 // documented in deploy/mugai.conf.example; an unknown key or a bad value is an error that names
 // the file and line. Nothing in the config can make Mugai pass a part through unsanitized: a
 // type can only be sanitized (by its registered sanitizer, if any) or removed.

@@ -39,7 +39,9 @@ struct PartInput {
   const core::Policy* policy = nullptr;
   unsigned depth = 0;             ///< container nesting depth of this part
   std::chrono::steady_clock::time_point deadline;  ///< per-message wall-time limit
-  Dispatch dispatch;              ///< sanitizes a nested part (set by the pipeline)
+  /// Sanitizes a nested file (an archive member) with the same policy as a top-level
+  /// attachment. Containers pass it on to each member's PartInput, with depth = depth + 1.
+  Dispatch dispatch;
 };
 
 struct PartOutput {
@@ -50,6 +52,7 @@ struct PartOutput {
   std::string filename;     ///< output file name (may differ from the input: .docm → .docx)
   std::string bytes;        ///< output content, not transfer-encoded
   core::Findings findings;  ///< what was found and done, for the notice and the report
+  std::string sanitizer;    ///< filled in by the dispatcher: which sanitizer produced this
 };
 
 class Sanitizer {
