@@ -146,6 +146,8 @@ struct RawDecode {
   std::size_t invalid = 0;  ///< input bytes replaced by U+FFFD
   bool nonStrict = false;   ///< decoded, but with leniency the label does not allow (8-bit JIS)
   bool ok = true;           ///< false when the converter could not even be opened
+  std::size_t level1 = 0;   ///< JIS X 0208 level-1 (common) kanji seen, CP932/EUC-JP only
+  std::size_t level2 = 0;   ///< JIS X 0208 level-2 (rare) kanji seen, CP932/EUC-JP only
   bool clean() const { return ok && invalid == 0 && !nonStrict; }
 };
 
@@ -622,6 +624,8 @@ RawDecode decodeEucJp(std::string_view in) {
       const char32_t v = lookup94(jis0208(), b, p[i + 1]);
       if (v != 0) {
         appendUtf8(out, v);
+        r.level1 += b >= 0xB0 && b <= 0xCF;
+        r.level2 += b >= 0xD0 && b <= 0xF4;
       } else {
         bad(2);
       }
@@ -690,6 +694,8 @@ RawDecode decodeCp932(std::string_view in) {
       const char32_t v = table[sjisIndex(b, p[i + 1])];
       if (v != 0) {
         appendUtf8(out, v);
+        r.level1 += b >= 0x88 && b <= 0x98;
+        r.level2 += (b >= 0x99 && b <= 0x9F) || (b >= 0xE0 && b <= 0xEA);
       } else {
         out.append(kReplacement);
         r.invalid += 2;
@@ -808,11 +814,20 @@ struct JapaneseScore {
   std::size_t kana = 0;      ///< hiragana and full-width katakana
   std::size_t kanji = 0;
   std::size_t halfKana = 0;
-  std::size_t odd = 0;  ///< private use, C1 controls, U+FFFD: what mis-decoding produces
+  std::size_t odd = 0;    ///< private use, C1 controls, U+FFFD: what mis-decoding produces
+  std::size_t other = 0;  ///< anything else outside kana, kanji, CJK symbols, full-width forms
+  std::size_t inRuns = 0;  ///< Japanese characters with a Japanese neighbour
   /// Enough kana among the non-ASCII characters to be Japanese prose.
   bool kanaRich() const { return kana >= 1 && kana * 6 >= nonAscii; }
   /// Japanese prose, and not the debris of a wrong charset.
   bool japanese() const { return kanaRich() && odd * 20 <= nonAscii; }
+  /// Kanji without kana, as in a short subject ("日本語"). A Latin text misread as CP932 also
+  /// yields kanji, but one per accented letter, each between ASCII letters ("élève"); real
+  /// Japanese has its characters side by side.
+  bool kanjiText() const {
+    return halfKana == 0 && odd == 0 && other * 10 <= nonAscii && inRuns >= 2 &&
+           inRuns * 2 >= nonAscii;
+  }
   long value() const {
     return static_cast<long>(kana * 3 + kanji) - static_cast<long>(halfKana + odd * 4);
   }
@@ -822,22 +837,46 @@ JapaneseScore scoreJapanese(std::string_view utf8) {
   JapaneseScore s;
   const auto* p = reinterpret_cast<const unsigned char*>(utf8.data());
   std::size_t i = 0;
+  std::size_t run = 0;  // length of the current run of adjacent Japanese characters
+  std::size_t runEnd = 0;
+  auto closeRun = [&] {
+    if (run >= 2) s.inRuns += run;
+    run = 0;
+  };
   while ((i = skipAscii(utf8, i)) < utf8.size()) {
+    if (i != runEnd) closeRun();  // ASCII came between
     char32_t c = 0xFFFD;
     const int k = utf8Step(p + i, utf8.size() - i, &c);
     i += static_cast<std::size_t>(k > 0 ? k : -k);
     if (k < 0) c = 0xFFFD;
     ++s.nonAscii;
-    if ((c >= 0x3041 && c <= 0x309F) || (c >= 0x30A1 && c <= 0x30FE)) {
+    bool japanese = true;
+    if ((c >= 0x3041 && c <= 0x309F) || (c >= 0x30A1 && c <= 0x30FF)) {
       ++s.kana;
-    } else if (c >= 0x4E00 && c <= 0x9FFF) {
+    } else if ((c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||
+               (c >= 0xF900 && c <= 0xFAFF)) {
       ++s.kanji;
-    } else if (c >= 0xFF61 && c <= 0xFF9F) {
-      ++s.halfKana;
-    } else if ((c >= 0xE000 && c <= 0xF8FF) || (c >= 0x80 && c <= 0x9F) || c == 0xFFFD) {
-      ++s.odd;
+    } else if ((c >= 0x3000 && c <= 0x303F) || (c >= 0xFF01 && c <= 0xFF60) ||
+               (c >= 0xFFE0 && c <= 0xFFE6)) {
+      // CJK symbols and full-width forms: Japanese, but counted as neither kana nor kanji
+    } else {
+      japanese = false;
+      if (c >= 0xFF61 && c <= 0xFF9F) {
+        ++s.halfKana;
+      } else if ((c >= 0xE000 && c <= 0xF8FF) || (c >= 0x80 && c <= 0x9F) || c == 0xFFFD) {
+        ++s.odd;
+      } else {
+        ++s.other;
+      }
     }
+    if (japanese) {
+      ++run;
+    } else {
+      closeRun();
+    }
+    runEnd = i;
   }
+  closeRun();
   return s;
 }
 
@@ -869,7 +908,10 @@ struct JapaneseCandidate {
 };
 
 /// CP932 or EUC-JP, whichever decodes (nearly) cleanly and reads as Japanese; empty if neither.
-std::optional<JapaneseCandidate> japaneseMultibyte(std::string_view sample, bool requireClean) {
+/// With `kanjiOnly`, a clean reading that is kanji text without kana also counts (detection of
+/// unlabelled bytes; never used to override a label that decodes cleanly).
+std::optional<JapaneseCandidate> japaneseMultibyte(std::string_view sample, bool requireClean,
+                                                   bool kanjiOnly) {
   std::size_t highBytes = 0;
   for (const char c : sample) highBytes += static_cast<unsigned char>(c) >= 0x80;
   std::optional<JapaneseCandidate> best;
@@ -878,7 +920,11 @@ std::optional<JapaneseCandidate> japaneseMultibyte(std::string_view sample, bool
     if (!d.ok) continue;
     if (requireClean ? d.invalid != 0 : d.invalid * 50 > highBytes) continue;
     JapaneseCandidate cand{cs, scoreJapanese(d.utf8), d.invalid};
-    if (!cand.score.japanese()) continue;
+    // Kanji-only text must also be mostly level-1 (common) kanji: Latin-1 accented letters
+    // read as CP932 land in level 2 (é = 0xE9 is a level-2 lead byte).
+    const bool kanjiText = kanjiOnly && d.invalid == 0 && cand.score.kanjiText() &&
+                           d.level2 * 10 <= d.level1;
+    if (!cand.score.japanese() && !kanjiText) continue;
     const long v = cand.score.value() - static_cast<long>(cand.invalid * 8);
     if (!best || v > best->score.value() - static_cast<long>(best->invalid * 8)) best = cand;
   }
@@ -912,7 +958,9 @@ Detection detectInternal(std::string_view bytes) {
   if (sevenBit) return {"US-ASCII", Strength::Certain};
   const Utf8Check u = checkUtf8(sample);
   if (u.valid) return {"UTF-8", Strength::Certain};
-  if (auto jp = japaneseMultibyte(sample, false)) return {jp->charset, Strength::Likely};
+  if (auto jp = japaneseMultibyte(sample, false, true)) {
+    return {jp->charset, Strength::Likely};
+  }
   std::string guess = uchardetGuess(sample);
   if (!guess.empty() && guess != "US-ASCII") return {guess, Strength::Weak};
   return {"CP1252", Strength::Weak};
@@ -1079,7 +1127,8 @@ Decoded decodeToUtf8(std::string_view bytes, std::string_view label) {
         } else if ((canonical != "CP932" && canonical != "EUC-JP-MS") ||
                    !scoreJapanese(prefixOf(labelled.utf8, 2 * kDetectSample)).japanese()) {
           // The label's reading is not Japanese; maybe the other Japanese charset's is.
-          if (auto jp = japaneseMultibyte(sample, true); jp && jp->charset != canonical) {
+          if (auto jp = japaneseMultibyte(sample, true, false);
+              jp && jp->charset != canonical) {
             better = jp->charset;
           }
         }

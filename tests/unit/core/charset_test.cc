@@ -243,10 +243,24 @@ TEST_SUITE("charset") {
          "KOI8-R"},
         {"Latin-1 by uchardet", "Gr\xFC\xDF" "e aus M\xFCnchen, sch\xF6ne Gr\xFC\xDF" "e",
          "CP1252"},
+        // Kanji without kana: a short subject. Too short for uchardet, which says CP1252.
+        {"short kanji-only Shift_JIS", "\x93\xFA\x96\x7B\x8C\xEA", "CP932"},
+        {"short kanji-only Shift_JIS after ASCII", "Re: \x93\xFA\x96\x7B\x8C\xEA", "CP932"},
+        {"short kanji-only EUC-JP", "\xC6\xFC\xCB\xDC\xB8\xEC", "EUC-JP-MS"},
+        // ...but Latin text whose accented letters happen to pair up as CP932 kanji is not.
+        {"Latin-1 that is also clean CP932", "\xE9l\xE8ve", "CP1252"},
     };
     for (const Row& row : rows) {
       CAPTURE(row.what);
       CHECK(detectCharset(row.bytes) == row.charset);
+    }
+    // Whatever uchardet makes of it, English with CP1252 apostrophes is not Japanese, although
+    // it decodes cleanly as CP932 (’m and ’r pair up as level-1 kanji).
+    for (const char* latin : {"I\x92m sure you\x92re right", "\xE9l\xE8ve \xE0 l'\xE9" "cole"}) {
+      CAPTURE(latin);
+      const std::string cs = detectCharset(latin);
+      CHECK(cs != "CP932");
+      CHECK(cs != "EUC-JP-MS");
     }
   }
 
