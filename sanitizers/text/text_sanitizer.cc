@@ -479,7 +479,7 @@ TextResult sanitizePlainText(std::string_view bytes, std::string_view charsetLab
     bool limitHit = false;
     // No charset needs more than four input bytes per output byte (UTF-32), so input beyond
     // that cannot fit in the limit; decoding it would be wasted work.
-    if (maxText < (static_cast<std::uint64_t>(1) << 60) && bytes.size() / 4 > maxText) {
+    if (maxText < (static_cast<std::uint64_t>(1) << 60) && bytes.size() > maxText * 4 + 4) {
       bytes = bytes.substr(0, static_cast<std::size_t>(maxText * 4 + 4));
       limitHit = true;
     }
