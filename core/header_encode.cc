@@ -267,7 +267,9 @@ std::string decodeHeaderText(std::string_view raw) {
   std::string plain;  // undecoded run, decoded by detection when flushed
   const auto flushPlain = [&] {
     if (plain.empty()) return;
-    out += isAscii(plain) ? plain : decodeToUtf8(plain, "").utf8;
+    // Raw 8-bit text, or raw 7-bit ISO-2022-JP (it starts with ESC), is decoded by detection.
+    const bool raw = !isAscii(plain) || plain.find('\x1b') != std::string::npos;
+    out += raw ? decodeToUtf8(plain, "").utf8 : plain;
     plain.clear();
   };
   while (i < raw.size()) {

@@ -5,7 +5,6 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <string>
 
 #include "core/charset.h"
@@ -291,21 +290,19 @@ TEST_SUITE("text") {
     }
   }
 
-  TEST_CASE("text: a 1 MB body is sanitized in well under a second") {
+  // Speed belongs to bench/; here a large body only has to come through intact.
+  TEST_CASE("text: a 1 MB body comes through intact apart from line endings") {
     std::string ascii;
     while (ascii.size() < (1u << 20)) ascii += "The quick brown fox jumps over the lazy dog.\r\n";
     std::string japanese;
     while (japanese.size() < (1u << 20)) japanese += "日本語のメール本文です。絵文字😀も含みます。\n";
     for (const std::string* body : {&ascii, &japanese}) {
-      const auto start = std::chrono::steady_clock::now();
       const auto r = sanitizePlainText(*body, "utf-8", Limits{});
-      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::steady_clock::now() - start)
-                          .count();
-      MESSAGE("1 MB sanitized in " << ms << " ms");
-      CHECK(ms < 1000);  // generous: ASan builds and a busy machine; typical is a few ms
-      CHECK(r.utf8.size() <= body->size());
+      std::string expected = *body;
+      std::erase(expected, '\r');
+      CHECK(r.utf8 == expected);
       CHECK(r.findings.empty());
     }
   }
+
 }
