@@ -16,6 +16,7 @@
 //   unknown (binary we cannot name)
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -28,14 +29,25 @@ namespace mugai::core {
 /// from plain zips; OLE2 files are told apart by their stream names.
 std::string sniff(std::string_view bytes, const Limits& limits);
 
+/// Every token sniff() can return, in the order listed above (for config validation and tests).
+/// The storage is static; the span stays valid for the life of the program.
+std::span<const std::string_view> sniffTokens();
+
 /// Coarse family of a token, used by the policy and the notice:
 /// "text", "html", "document", "pdf", "image", "archive", "executable", "script", "shortcut",
 /// "disk-image", "office-legacy", "encrypted", "mail", "calendar", "other".
+/// Choices worth knowing: svg is "html" (it runs script in a browser); xml is "other" (XML that
+/// embeds XHTML or SVG is already sniffed as html/svg); chm is "executable" (compiled help runs
+/// script with local rights); tnef (winmail.dat) is "mail"; rtf and onenote are
+/// "office-legacy". An unknown token is "other".
 std::string_view familyOf(std::string_view token);
 
 /// True when a file name's extension alone marks it as something never delivered
 /// (executables, scripts, shortcuts, disk images, HTML applications…), case-insensitively and
-/// ignoring trailing dots and spaces ("a.exe. " counts). The list is in sniff.cc.
+/// ignoring trailing dots, spaces and invisible Unicode marks ("a.exe. " counts). Only the last
+/// path component and its last extension count ("report.pdf.exe" is dangerous); a name with a
+/// colon is judged both whole and up to the colon ("a.exe::$DATA", "a.exe:stream"). Archives
+/// are not on the list: their content is sniffed and sanitized. The list is in sniff.cc.
 bool hasDangerousExtension(std::string_view name);
 
 }  // namespace mugai::core
