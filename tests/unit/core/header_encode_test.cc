@@ -476,21 +476,18 @@ TEST_SUITE("header_encode") {
           "日本語");
   }
 
-  TEST_CASE("header_encode: a short raw Shift_JIS subject is decoded as Japanese" *
-            doctest::may_fail()) {
-    // BUG: raw 8-bit runs are decoded by detectCharset (charset.cc), which calls the six octets
-    // of Shift_JIS "日本語" (93 FA 96 7B 8C EA) CP1252 and yields "“ú–{Œê". Short subjects are
-    // the common case for raw Shift_JIS headers; the twelve-octet "日本語の件名" is detected.
+  TEST_CASE("header_encode: a short raw Shift_JIS subject is decoded as Japanese") {
+    // Regression: detectCharset once called the six octets of Shift_JIS "日本語"
+    // (93 FA 96 7B 8C EA) CP1252 and the subject read "“ú–{Œê".
     CHECK(decodeHeaderText("\x93\xfa\x96\x7b\x8c\xea") == "日本語");
     CHECK(decodeHeaderText("Re: \x93\xfa\x96\x7b\x8c\xea") == "Re: 日本語");
   }
 
-  TEST_CASE("header_encode: raw 7-bit ISO-2022-JP outside encoded-words is decoded" *
-            doctest::may_fail()) {
-    // BUG (gap): old Japanese mailers put raw ISO-2022-JP (escape sequences, all 7-bit) in
-    // Subject without encoded-words. flushPlain only decodes non-ASCII runs, so the ESC bytes
-    // pass through and the pipeline's neutralize() turns the subject into "$BF|K\8l(B".
+  TEST_CASE("header_encode: raw 7-bit ISO-2022-JP outside encoded-words is decoded") {
+    // Old Japanese mailers put raw ISO-2022-JP (escape sequences, all 7-bit) in Subject without
+    // encoded-words; undecoded, neutralize() would turn it into "$BF|K\8l(B".
     CHECK(decodeHeaderText("\x1B$BF|K\\8l\x1B(B") == "日本語");
+    CHECK(decodeHeaderText("Re: \x1B$BF|K\\8l\x1B(B =?UTF-8?B?5pel?=") == "Re: 日本語 日");
   }
 
   TEST_CASE("header_encode: decodeHeaderText always returns valid UTF-8") {

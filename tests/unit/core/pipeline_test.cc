@@ -974,4 +974,44 @@ TEST_SUITE("pipeline") {
     CHECK(ms < 1500);
     CHECK(o.report.delivered == o.delivered);
   }
+  TEST_CASE("pipeline: a lower limit.max_output_line is honoured by the writer, not held" *
+            doctest::may_fail()) {
+    // BUG: verifyOutput checks lines against limits.maxOutputLine, but writeMessage never sees
+    // the limits and writes ASCII text as 7bit with lines up to 998 octets; with
+    // "limit.max_output_line = 100" every message with a 150-character line is held as
+    // error.self_verify "line longer than 100" (mime_writer.cc Writer::entity 7bit branch,
+    // pipeline.cc sanitizeMessage). QP would keep it within the limit.
+    const Policy p = Policy::fromConfig("limit.max_output_line = 100", "x.conf");
+    const Outcome o =
+        run(crlf("From: a@example.com\nSubject: x\n\n" + std::string(150, 'a') + "\n"), p);
+    CAPTURE(o.report.heldDetail);
+    REQUIRE(o.delivered);
+    CHECK(bodyText(o.message) == std::string(150, 'a') + "\r\n");
+  }
+
+  TEST_CASE("pipeline: header-field limits that drop fields say so with a limit.* finding" *
+            doctest::may_fail()) {
+    // BUG: limits.h promises that an overrun is reported as a finding whose kind starts with
+    // "limit.", but headerFields silently ignores fields past limit.max_header_fields (here From
+    // and Subject vanish without a trace) and Received fields past limit.max_received_headers
+    // (pipeline.cc, Walker::headerFields: `n = min(count, maxHeaderFields)` and the
+    // `received.size() < maxReceivedHeaders` check).
+    const Policy p =
+        Policy::fromConfig("limit.max_header_fields = 3\nlimit.max_received_headers = 1", "x");
+    const Outcome o = deliver(crlf("Received: a\nReceived: b\nReceived: c\nX-A: 1\n"
+                                   "From: a@example.com\nSubject: late\n\nbody\n"),
+                              p);
+    bool fieldsReported = false;
+    bool receivedReported = false;
+    for (const auto& f : o.report.messageFindings) {
+      if (f.kind.rfind("limit.", 0) != 0) continue;
+      if (f.kind.find("received") != std::string::npos) {
+        receivedReported = true;
+      } else {
+        fieldsReported = true;
+      }
+    }
+    CHECK(fieldsReported);
+    CHECK(receivedReported);
+  }
 }
