@@ -268,8 +268,8 @@ std::string decodeHeaderText(std::string_view raw) {
   const auto flushPlain = [&] {
     if (plain.empty()) return;
     // Raw 8-bit text, or raw 7-bit ISO-2022-JP (it starts with ESC), is decoded by detection.
-    const bool raw = !isAscii(plain) || plain.find('\x1b') != std::string::npos;
-    out += raw ? decodeToUtf8(plain, "").utf8 : plain;
+    const bool undecoded = !isAscii(plain) || plain.find('\x1b') != std::string::npos;
+    out += undecoded ? decodeToUtf8(plain, "").utf8 : plain;
     plain.clear();
   };
   while (i < raw.size()) {
