@@ -13,7 +13,6 @@ namespace mugai::core {
 namespace {
 
 constexpr std::size_t kFoldAt = 78;
-constexpr std::size_t kWordPayload = 45;  // raw bytes per B-word: 60 base64 chars, 75 total
 
 bool isAscii(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
@@ -70,19 +69,70 @@ std::string quoted(std::string_view s) {
 
 }  // namespace
 
-std::vector<std::string> encodedWords(std::string_view utf8) {
+namespace {
+
+// Q encoding of `bytes` for an encoded-word in any header context (RFC 2047 section 5 (3)):
+// only letters, digits and "!*+-/" stay literal; space becomes "_".
+std::string qEncode(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char ch : bytes) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (g_ascii_isalnum(ch) || std::string_view("!*+-/").find(ch) != std::string_view::npos) {
+      out += ch;
+    } else if (ch == ' ') {
+      out += '_';
+    } else {
+      out += '=';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+constexpr std::size_t kWordOverhead = 12;  // "=?UTF-8?B?" + "?="
+
+}  // namespace
+
+std::vector<std::string> encodedWords(std::string_view utf8, std::size_t firstWordMax) {
+  // GMime (and readers built on it) join the base64 text of adjacent B-words in one charset
+  // before decoding and stop at padding, so every B-word but the last carries a multiple of 3
+  // octets. Where no character boundary allows that within one word (a 4-byte character
+  // followed by a long run of 3-byte ones), the word is Q-encoded instead: a Q-word after a
+  // padded B-word restarts decoding cleanly in GMime.
   std::vector<std::string> words;
   std::size_t i = 0;
   while (i < utf8.size()) {
+    const std::size_t maxLen =
+        std::max<std::size_t>(words.empty() ? firstWordMax : kMaxWordLen, kWordOverhead + 8);
+    const std::size_t maxPayload = (maxLen - kWordOverhead) / 4 * 3;
     std::size_t end = i;
+    std::size_t lastMultipleOf3 = i;
     while (end < utf8.size()) {
       const std::size_t n = seqLen(static_cast<unsigned char>(utf8[end]));
-      if (end + n - i > kWordPayload) break;
+      if (end + n - i > maxPayload) break;
       end += n;
+      if ((end - i) % 3 == 0) lastMultipleOf3 = end;
     }
     if (end == i) end = std::min(utf8.size(), i + 1);  // unreachable with repaired input
-    words.push_back("=?UTF-8?B?" + base64(utf8.substr(i, end - i)) + "?=");
-    i = end;
+    if (end == utf8.size() || lastMultipleOf3 > i) {
+      if (end != utf8.size()) end = lastMultipleOf3;
+      words.push_back("=?UTF-8?B?" + base64(utf8.substr(i, end - i)) + "?=");
+      i = end;
+      continue;
+    }
+    std::size_t qEnd = i;
+    std::string q;
+    while (qEnd < utf8.size()) {
+      const std::size_t n = seqLen(static_cast<unsigned char>(utf8[qEnd]));
+      std::string more = qEncode(utf8.substr(qEnd, n));
+      if (q.size() + more.size() + kWordOverhead > maxLen && qEnd > i) break;
+      q += more;
+      qEnd += n;
+    }
+    words.push_back("=?UTF-8?Q?" + q + "?=");
+    i = qEnd;
   }
   return words;
 }
@@ -120,7 +170,12 @@ std::string foldedField(std::string_view name, const std::vector<std::string>& t
 std::string unstructuredField(std::string_view name, std::string_view utf8) {
   // Split into words that carry their leading white space, so folds sit before white space.
   std::vector<std::string> pieces;
-  bool needsEncoding = !isAscii(utf8) || utf8.find("=?") != std::string_view::npos;
+  // Control characters (CR and LF above all) are never written raw: encoded, they cannot start
+  // a new header field.
+  bool needsEncoding = !isAscii(utf8) || utf8.find("=?") != std::string_view::npos ||
+                       std::any_of(utf8.begin(), utf8.end(), [](char c) {
+                         return (static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f;
+                       });
   std::size_t i = 0;
   while (i < utf8.size() && !needsEncoding) {
     std::size_t j = i;
@@ -130,7 +185,11 @@ std::string unstructuredField(std::string_view name, std::string_view utf8) {
     if (pieces.back().size() > kFoldAt - name.size() - 2) needsEncoding = true;
     i = j;
   }
-  if (needsEncoding) return foldedField(name, encodedWords(utf8), " ");
+  if (needsEncoding) {
+    const std::size_t firstLine = name.size() + 2;  // "Subject: "
+    return foldedField(name, encodedWords(utf8, kFoldAt > firstLine ? kFoldAt - firstLine : 0),
+                       " ");
+  }
   std::string out(name);
   out += ':';
   std::size_t lineLen = out.size();
@@ -157,7 +216,11 @@ std::string unstructuredField(std::string_view name, std::string_view utf8) {
 
 std::vector<std::string> phraseTokens(std::string_view utf8) {
   if (utf8.empty()) return {};
-  if (!isAscii(utf8) || utf8.find("=?") != std::string_view::npos) return encodedWords(utf8);
+  // The first word may share its line with the longest address field name ("Reply-To: ").
+  constexpr std::size_t kFirstPhraseWord = kFoldAt - 10;
+  if (!isAscii(utf8) || utf8.find("=?") != std::string_view::npos) {
+    return encodedWords(utf8, kFirstPhraseWord);
+  }
   std::vector<std::string> atoms;
   bool allAtoms = true;
   std::size_t i = 0;
@@ -171,7 +234,7 @@ std::vector<std::string> phraseTokens(std::string_view utf8) {
   }
   if (allAtoms) return atoms;
   const std::string q = quoted(utf8);
-  if (q.size() > kFoldAt - 10) return encodedWords(utf8);
+  if (q.size() > kFoldAt - 10) return encodedWords(utf8, kFirstPhraseWord);
   return {q};
 }
 
@@ -213,7 +276,8 @@ std::vector<std::string> nameParam(std::string_view utf8) {
                        return static_cast<unsigned char>(c) >= 0x20 && c != 0x7f;
                      });
   if (plain) return {"name=" + quoted(utf8)};
-  auto words = encodedWords(utf8);
+  // The first word shares its continuation line with ` name="`.
+  auto words = encodedWords(utf8, kFoldAt - 7);
   words.front() = "name=\"" + words.front();
   words.back() += '"';
   return words;
@@ -221,9 +285,8 @@ std::vector<std::string> nameParam(std::string_view utf8) {
 
 namespace {
 
-// Decodes the payload of one encoded-word; false when it is malformed.
-bool decodeWord(std::string_view charset, char enc, std::string_view text, std::string& out) {
-  std::string raw;
+// Decodes the payload of one encoded-word to its raw bytes; false when it is malformed.
+bool decodePayload(char enc, std::string_view text, std::string& raw) {
   if (enc == 'B' || enc == 'b') {
     std::string padded(text);
     while (padded.size() % 4 != 0) padded += '=';
@@ -234,7 +297,9 @@ bool decodeWord(std::string_view charset, char enc, std::string_view text, std::
     guchar* bytes = g_base64_decode(padded.c_str(), &len);
     raw.assign(reinterpret_cast<const char*>(bytes), len);
     g_free(bytes);
-  } else if (enc == 'Q' || enc == 'q') {
+    return true;
+  }
+  if (enc == 'Q' || enc == 'q') {
     for (std::size_t i = 0; i < text.size(); ++i) {
       const char c = text[i];
       if (c == '_') {
@@ -248,14 +313,14 @@ bool decodeWord(std::string_view charset, char enc, std::string_view text, std::
         raw += c;
       }
     }
-  } else {
-    return false;
+    return true;
   }
-  // RFC 2231 language suffix: "ISO-2022-JP*ja".
-  const auto star = charset.find('*');
-  out += decodeToUtf8(raw, charset.substr(0, star)).utf8;
-  return true;
+  return false;
 }
+
+// RFC 2047 caps an encoded-word at 75 octets; lenient readers accept longer ones, we stop at
+// this many, so that looking for the end of a word is bounded and decoding stays linear.
+constexpr std::size_t kMaxWordScan = 1024;
 
 }  // namespace
 
@@ -265,8 +330,19 @@ std::string decodeHeaderText(std::string_view raw) {
   bool lastWasEncoded = false;
   std::size_t i = 0;
   std::string plain;  // undecoded run, decoded by detection when flushed
+  // Adjacent encoded-words of one charset are joined as bytes before decoding: mailers split a
+  // character (or an ISO-2022-JP run after its escape) across words.
+  std::string wordBytes;
+  std::string wordCharset;
+  const auto flushWords = [&] {
+    if (wordCharset.empty() && wordBytes.empty()) return;
+    out += decodeToUtf8(wordBytes, wordCharset).utf8;
+    wordBytes.clear();
+    wordCharset.clear();
+  };
   const auto flushPlain = [&] {
     if (plain.empty()) return;
+    flushWords();
     // Raw 8-bit text, or raw 7-bit ISO-2022-JP (it starts with ESC), is decoded by detection.
     const bool undecoded = !isAscii(plain) || plain.find('\x1b') != std::string::npos;
     out += undecoded ? decodeToUtf8(plain, "").utf8 : plain;
@@ -274,21 +350,25 @@ std::string decodeHeaderText(std::string_view raw) {
   };
   while (i < raw.size()) {
     if (raw.compare(i, 2, "=?") == 0) {
-      const auto q1 = raw.find('?', i + 2);
-      const auto q2 = q1 == std::string_view::npos ? q1 : raw.find('?', q1 + 1);
-      const auto endw = q2 == std::string_view::npos ? q2 : raw.find("?=", q2 + 1);
-      if (endw != std::string_view::npos && q2 == q1 + 2 && endw - i <= 1024) {
-        std::string decoded;
-        if (decodeWord(raw.substr(i + 2, q1 - i - 2), raw[q1 + 1],
-                       raw.substr(q2 + 1, endw - q2 - 1), decoded)) {
-          if (!lastWasEncoded) plain += pendingSpace;
-          pendingSpace.clear();
-          flushPlain();
-          out += decoded;
-          lastWasEncoded = true;
-          i = endw + 2;
-          continue;
-        }
+      const std::string_view window = raw.substr(i, kMaxWordScan);
+      const auto q1 = window.find('?', 2);
+      const auto q2 = q1 == std::string_view::npos ? q1 : window.find('?', q1 + 1);
+      const auto endw = q2 == std::string_view::npos ? q2 : window.find("?=", q2 + 1);
+      std::string bytes;
+      if (endw != std::string_view::npos && q2 == q1 + 2 &&
+          decodePayload(window[q1 + 1], window.substr(q2 + 1, endw - q2 - 1), bytes)) {
+        // RFC 2231 language suffix: "ISO-2022-JP*ja".
+        std::string charset(window.substr(2, q1 - 2).substr(0, window.substr(2, q1 - 2).find('*')));
+        for (char& c : charset) c = g_ascii_toupper(c);
+        if (!lastWasEncoded) plain += pendingSpace;
+        pendingSpace.clear();
+        flushPlain();
+        if (charset != wordCharset) flushWords();
+        wordCharset = charset;
+        wordBytes += bytes;
+        lastWasEncoded = true;
+        i += endw + 2;
+        continue;
       }
     }
     const char c = raw[i];
@@ -305,6 +385,7 @@ std::string decodeHeaderText(std::string_view raw) {
   }
   if (!lastWasEncoded) plain += pendingSpace;
   flushPlain();
+  flushWords();
   repairUtf8(out);
   return out;
 }

@@ -14,9 +14,15 @@
 
 namespace mugai::core {
 
-/// RFC 2047 "B" encoded-words in UTF-8 covering `utf8`, each at most 75 octets, never splitting
-/// a UTF-8 sequence.
-std::vector<std::string> encodedWords(std::string_view utf8);
+/// The longest encoded-word RFC 2047 allows.
+inline constexpr std::size_t kMaxWordLen = 75;
+
+/// RFC 2047 encoded-words in UTF-8 covering `utf8`: the first at most `firstWordMax` octets
+/// (so it fits beside a field name), the others at most 75, never splitting a UTF-8 sequence.
+/// "B" words, every one but the last carrying a multiple of 3 octets (no padding inside a run,
+/// which readers that join adjacent words would stop at); a "Q" word where no such cut exists.
+std::vector<std::string> encodedWords(std::string_view utf8,
+                                      std::size_t firstWordMax = kMaxWordLen);
 
 /// A folded unstructured field ("Subject: …\r\n"). Plain ASCII without "=?" and without
 /// overlong words is kept as is; anything else becomes encoded-words.

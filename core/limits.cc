@@ -55,7 +55,12 @@ bool Limits::set(std::string_view name, std::string_view value) {
     found = true;
     ok = parsePositive(value, member);
   });
-  if (found && ok && name == "max_output_line" && maxOutputLine > 998) maxOutputLine = 998;
+  if (found && ok && name == "max_output_line") {
+    // Header fields fold at 78 octets, so a lower limit could never be met; above 998 RFC 5322
+    // forbids. Text bodies with longer lines are written quoted-printable (lines of 76).
+    if (maxOutputLine < 78) return false;
+    if (maxOutputLine > 998) maxOutputLine = 998;
+  }
   return found && ok;
 }
 

@@ -43,7 +43,7 @@ struct Limits {
   std::uint64_t maxImagePixels = 100000000;          ///< width × height of one image
 
   // Output.
-  std::uint32_t maxOutputLine = 998;  ///< octets per line, RFC 5322
+  std::uint32_t maxOutputLine = 998;  ///< octets per line, 78..998 (RFC 5322)
 
   /// Sets the limit called `name` (the field name in snake_case, e.g. "max_parts").
   /// Returns false when no such limit exists or the value is not a positive integer.

@@ -65,7 +65,7 @@ TextShape shapeOf(std::string_view crlf) {
 
 class Writer {
  public:
-  explicit Writer(std::string_view seed) : seed_(seed) {}
+  Writer(std::string_view seed, std::size_t maxLine) : seed_(seed), maxLine_(maxLine) {}
 
   void message(const OutMessage& m, const std::string& path, std::string& out) {
     for (const auto& f : m.fields) out += f;
@@ -146,7 +146,7 @@ class Writer {
     }
     const std::string crlf = toCrlf(e.body);
     const TextShape shape = shapeOf(crlf);
-    if (shape.ascii && !shape.hasNul && shape.maxLine <= 998 &&
+    if (shape.ascii && !shape.hasNul && shape.maxLine <= maxLine_ &&
         crlf.find("--=_mugai_") == std::string::npos) {
       out += "Content-Transfer-Encoding: 7bit\r\n\r\n";
       out += crlf;
@@ -161,6 +161,7 @@ class Writer {
   }
 
   std::string_view seed_;
+  std::size_t maxLine_;
 };
 
 }  // namespace
@@ -201,7 +202,11 @@ std::string quotedPrintable(std::string_view crlfText) {
     }
     const bool atLineEnd = i + 1 == crlfText.size() ||
                            crlfText[i + 1] == '\r';
-    const bool lineStartHazard = lineLen == 0 && (c == '.' || (c == 'F' && crlfText.substr(i, 5) == "From "));
+    // A literal character that does not fit on this line starts the next one, after the soft
+    // break: it is at a line start then too.
+    const bool atLineStart = lineLen == 0 || lineLen + 1 > 75;
+    const bool lineStartHazard =
+        atLineStart && (c == '.' || (c == 'F' && crlfText.substr(i, 5) == "From "));
     const bool encode = c == '=' || c >= 0x7f || (c < 0x20 && c != '\t') ||
                         ((c == ' ' || c == '\t') && atLineEnd) || lineStartHazard;
     if (encode) {
@@ -216,9 +221,9 @@ std::string quotedPrintable(std::string_view crlfText) {
   return out;
 }
 
-std::string writeMessage(const OutMessage& msg, std::string_view seed) {
+std::string writeMessage(const OutMessage& msg, std::string_view seed, std::size_t maxLine) {
   std::string out;
-  Writer(seed).message(msg, "1", out);
+  Writer(seed, std::min<std::size_t>(maxLine, 998)).message(msg, "1", out);
   return out;
 }
 

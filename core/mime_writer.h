@@ -30,8 +30,10 @@ struct OutMessage {
   OutEntity body;
 };
 
-/// Serializes `msg`. `seed` feeds the boundary derivation (same seed, same bytes).
-std::string writeMessage(const OutMessage& msg, std::string_view seed);
+/// Serializes `msg`. `seed` feeds the boundary derivation (same seed, same bytes). Text with a
+/// line longer than `maxLine` octets (at least 78) is written quoted-printable, never as 7bit.
+std::string writeMessage(const OutMessage& msg, std::string_view seed,
+                         std::size_t maxLine = 998);
 
 /// Base64 with 76-character lines and CRLF endings.
 std::string base64Lines(std::string_view data);

@@ -19,7 +19,14 @@ std::string displayName(const PartRecord& p) {
   const std::string& n = !p.names.empty() ? p.names.front() : p.outputName;
   if (n.empty()) return {};
   std::string shown = escapeForDisplay(n);
-  if (shown.size() > 120) shown = shown.substr(0, 117) + "...";
+  if (shown.size() > 120) {
+    // Cut on a character boundary, and never inside a "<U+XXXX>" escape.
+    std::size_t cut = 117;
+    while (cut > 0 && (static_cast<unsigned char>(shown[cut]) & 0xC0) == 0x80) --cut;
+    const auto open = shown.rfind("<U+", cut);
+    if (open != std::string::npos && shown.find('>', open) >= cut) cut = open;
+    shown = shown.substr(0, cut) + "...";
+  }
   repairUtf8(shown);
   return shown;
 }

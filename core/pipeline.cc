@@ -194,6 +194,9 @@ struct Ctx {
   std::uint64_t partsOverLimit = 0;
   std::uint64_t partsOverTime = 0;
   Warnings warnings;
+  // Entities the reconstruction adds (a multipart/mixed wrapper, a text part for the notice):
+  // limit.max_parts bounds the input walked, the output check allows these on top.
+  std::uint32_t partsAdded = 0;
 };
 
 bool isTextBodyType(std::string_view declared) {
@@ -213,6 +216,46 @@ bool isTextBodyType(std::string_view declared) {
 bool textLikeToken(std::string_view tt) {
   return tt == "text" || tt == "empty" || tt == "eml" || tt == "unknown" || tt == "xml" ||
          tt == "calendar" || tt == "vcard" || tt == "html" || tt == "svg";
+}
+
+// The parameters of a raw Content-Type or Content-Disposition value, as (lower-case name,
+// value) pairs: ';'-separated, values unquoted (backslash escapes undone). Only what the
+// candidate-name check needs; GMime remains the parser of record.
+std::vector<std::pair<std::string, std::string>> rawParameters(std::string_view raw) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::size_t i = raw.find(';');
+  while (i != std::string_view::npos && i < raw.size() && out.size() < 64) {
+    ++i;  // past ';'
+    const std::size_t eq = raw.find_first_of("=;", i);
+    if (eq == std::string_view::npos || raw[eq] == ';') {
+      i = eq;
+      continue;
+    }
+    std::string name;
+    for (const char c : raw.substr(i, eq - i)) {
+      if (c != ' ' && c != '\t' && c != '\r' && c != '\n') name += g_ascii_tolower(c);
+    }
+    std::size_t j = eq + 1;
+    while (j < raw.size() && (raw[j] == ' ' || raw[j] == '\t' || raw[j] == '\r' || raw[j] == '\n')) ++j;
+    std::string value;
+    if (j < raw.size() && raw[j] == '"') {
+      for (++j; j < raw.size() && raw[j] != '"'; ++j) {
+        if (raw[j] == '\\' && j + 1 < raw.size()) ++j;
+        if (raw[j] != '\r' && raw[j] != '\n') value += raw[j];
+      }
+      i = raw.find(';', j);
+    } else {
+      const std::size_t end = raw.find(';', j);
+      value = std::string(raw.substr(j, end == std::string_view::npos ? end : end - j));
+      while (!value.empty() && (value.back() == ' ' || value.back() == '\t' ||
+                                value.back() == '\r' || value.back() == '\n')) {
+        value.pop_back();
+      }
+      i = end;
+    }
+    out.emplace_back(std::move(name), std::move(value));
+  }
+  return out;
 }
 
 std::vector<std::string> candidateNames(GMimeObject* obj, std::uint32_t maxNames) {
@@ -238,6 +281,25 @@ std::vector<std::string> candidateNames(GMimeObject* obj, std::uint32_t maxNames
   if (GMimeContentType* ct = g_mime_object_get_content_type(obj)) {
     addFrom(g_mime_content_type_get_parameters(ct), false);
   }
+  // GMime decodes encoded-words in parameter values itself, and stops at the padding of a
+  // B-word followed by another: name="=?UTF-8?B?YQ==?= =?UTF-8?B?LmpzZQ==?=" reads as a there,
+  // as a.jse in Outlook. The raw values are decoded here too, and every reading is a candidate.
+  const auto addRaw = [&](const char* field, std::string_view prefix) {
+    // The value as received (g_mime_object_get_header gives GMime's re-encoding of it).
+    GMimeHeader* h = g_mime_header_list_get_header(g_mime_object_get_header_list(obj), field);
+    const char* raw = h ? g_mime_header_get_raw_value(h) : nullptr;
+    if (!raw) return;
+    for (const auto& [pname, value] : rawParameters(raw)) {
+      if (names.size() >= maxNames) return;
+      if (pname.rfind(prefix, 0) != 0 || pname.find('*') != std::string::npos) continue;
+      if (value.find("=?") == std::string::npos) continue;
+      std::string v = decodeHeaderText(value);
+      repairUtf8(v);
+      if (!v.empty() && std::find(names.begin(), names.end(), v) == names.end()) names.push_back(v);
+    }
+  };
+  addRaw("Content-Disposition", "filename");
+  addRaw("Content-Type", "name");
   return names;
 }
 
@@ -342,6 +404,7 @@ class Walker {
         item.entity.charset = "utf-8";
         level.items.insert(level.items.begin(), std::move(item));
         firstBody = level.items.begin();
+        ++ctx_.partsAdded;
       }
       firstBody->entity.body.insert(0, notice);
     }
@@ -353,8 +416,10 @@ class Walker {
     } else if (level.items.empty()) {
       out.body.type = "text/plain";
       out.body.charset = "utf-8";
+      ++ctx_.partsAdded;
     } else {
       out.body.type = "multipart/mixed";
+      ++ctx_.partsAdded;
       for (auto& item : level.items) out.body.children.push_back(std::move(item.entity));
     }
     return out;
@@ -730,6 +795,10 @@ class Walker {
       if (nested) detail = path + ": " + detail;
       ctx_.report.messageFindings.push_back({kind, std::move(detail)});
     };
+    if (const int total = g_mime_header_list_get_count(list); total > n) {
+      note("limit.header_fields", std::to_string(total - n) + " fields not read");
+    }
+    std::uint64_t receivedDropped = 0;
     for (int i = 0; i < n; ++i) {
       GMimeHeader* h = g_mime_header_list_get_header_at(list, i);
       const char* name = g_mime_header_get_name(h);
@@ -741,7 +810,11 @@ class Walker {
         break;
       }
       if (g_ascii_strcasecmp(name, "Received") == 0) {
-        if (received.size() < ctx_.limits.maxReceivedHeaders) received.push_back(traceField(raw));
+        if (received.size() < ctx_.limits.maxReceivedHeaders) {
+          received.push_back(traceField(raw));
+        } else {
+          ++receivedDropped;
+        }
         continue;
       }
       for (auto& w : wanted) {
@@ -752,6 +825,9 @@ class Walker {
           w.index = i;
         }
       }
+    }
+    if (receivedDropped > 0) {
+      note("limit.received_headers", std::to_string(receivedDropped) + " Received fields left out");
     }
     std::vector<std::string> fields = std::move(received);
     for (const auto& w : wanted) {
@@ -1100,9 +1176,11 @@ Outcome sanitizeMessage(std::string_view input, const Policy& policy,
          "rebuilt=" + std::to_string(counts[2]) + ";", "removed=" + std::to_string(counts[3])},
         " "));
     OutMessage out = walker.assemble(std::move(level), notice);
-    outcome.message = writeMessage(out, report.inputSha256);
+    outcome.message = writeMessage(out, report.inputSha256, policy.limits.maxOutputLine);
     const auto t3 = Clock::now();
-    if (const std::string problem = verifyOutput(outcome.message, policy.limits); !problem.empty()) {
+    Limits outputLimits = policy.limits;
+    outputLimits.maxParts += ctx.partsAdded;
+    if (const std::string problem = verifyOutput(outcome.message, outputLimits); !problem.empty()) {
       hold("error.self_verify", problem);
       return outcome;
     }

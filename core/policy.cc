@@ -6,7 +6,9 @@
 #include "core/policy.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "core/sniff.h"
@@ -66,6 +68,8 @@ Policy Policy::defaults() { return Policy{}; }
 
 Policy Policy::fromConfig(std::string_view text, std::string_view source) {
   Policy p = defaults();
+  // Windows Notepad saves UTF-8 with a byte order mark; it is not part of the first key.
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
   std::size_t lineNo = 0;
   while (!text.empty()) {
     const auto nl = text.find('\n');
@@ -94,7 +98,7 @@ Policy Policy::fromConfig(std::string_view text, std::string_view source) {
     }
     if (key.rfind("limit.", 0) == 0) {
       if (!p.limits.set(std::string_view(key).substr(6), value)) {
-        fail("bad limit '" + key + "' (unknown name or not a positive integer)");
+        fail("bad limit '" + key + "' (unknown name, not a positive integer, or out of range)");
       }
     } else if (key == "subject_tag") {
       p.subjectTag = std::string(value);
@@ -134,22 +138,32 @@ Policy Policy::fromConfig(std::string_view text, std::string_view source) {
 }
 
 Policy Policy::fromFile(const std::string& path) {
+  // On Linux an ifstream opens a directory and only the read fails: check first.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw ConfigError(path + ": is a directory, not a config file");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError(path + ": cannot read config file");
-  std::ostringstream text;
-  text << in.rdbuf();
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   if (in.bad()) throw ConfigError(path + ": error while reading config file");
-  return fromConfig(text.str(), path);
+  return fromConfig(text, path);
 }
 
 bool Policy::isBlockedName(std::string_view name) const {
   if (hasDangerousExtension(name)) return true;
   if (extraBlockedExtensions.empty()) return false;
-  std::string_view n = name;
-  while (!n.empty() && (n.back() == '.' || n.back() == ' ')) n.remove_suffix(1);
-  const auto dot = n.rfind('.');
-  if (dot == std::string_view::npos) return false;
-  return extraBlockedExtensions.count(lower(n.substr(dot + 1))) > 0;
+  // Read the name exactly as the built-in list does; an entry may span dots ("tar.gz").
+  for (const auto reading : nameReadings(name)) {
+    const std::string n = lower(reading);
+    for (const auto& ext : extraBlockedExtensions) {
+      if (n.size() > ext.size() && n[n.size() - ext.size() - 1] == '.' &&
+          n.compare(n.size() - ext.size(), ext.size(), ext) == 0) {
+        return true;
+      }
+    }
+  }
+  return false;
 }
 
 }  // namespace mugai::core

@@ -887,9 +887,9 @@ constexpr std::string_view kInvisibleSuffixes[] = {
     "\xE2\x81\xA3", "\xE2\x81\xA4", "\xE2\x81\xA6", "\xE2\x81\xA7", "\xE2\x81\xA8",
     "\xE2\x81\xA9", "\xE3\x80\x80", "\xEF\xBB\xBF", "\xEF\xBC\x8E"};
 
-// The extension of one file name, after dropping what Windows drops (trailing dots and spaces)
-// and what the reader cannot see (kInvisibleSuffixes).
-bool dangerousFinalExtension(std::string_view name) {
+// One file name after dropping what Windows drops (trailing dots and spaces) and what the
+// reader cannot see (kInvisibleSuffixes).
+std::string_view visibleEnd(std::string_view name) {
   for (bool changed = true; changed && !name.empty();) {
     changed = false;
     const char last = name.back();
@@ -907,6 +907,10 @@ bool dangerousFinalExtension(std::string_view name) {
       }
     }
   }
+  return name;
+}
+
+bool dangerousFinalExtension(std::string_view name) {
   const auto dot = name.rfind('.');
   if (dot == std::string_view::npos) return false;
   const std::string_view ext = name.substr(dot + 1);
@@ -916,16 +920,27 @@ bool dangerousFinalExtension(std::string_view name) {
   return false;
 }
 
-bool dangerousExtension(std::string_view name) {
+}  // namespace
+
+std::vector<std::string_view> nameReadings(std::string_view name) {
   // Only the last path component names the file.
   if (const auto slash = name.find_last_of("/\\"); slash != std::string_view::npos) {
     name = name.substr(slash + 1);
   }
-  if (dangerousFinalExtension(name)) return true;
+  std::vector<std::string_view> readings{visibleEnd(name)};
   // NTFS reads "a.exe:stream" and "a.exe::$DATA" as (a stream of) a.exe, while a client that
   // replaces the colon saves "a_stream" under the full name: both readings are judged.
   if (const auto colon = name.find(':'); colon != std::string_view::npos) {
-    return dangerousFinalExtension(name.substr(0, colon));
+    readings.push_back(visibleEnd(name.substr(0, colon)));
+  }
+  return readings;
+}
+
+namespace {
+
+bool dangerousExtension(std::string_view name) {
+  for (const auto reading : nameReadings(name)) {
+    if (dangerousFinalExtension(reading)) return true;
   }
   return false;
 }
@@ -954,7 +969,7 @@ bool hasDangerousExtension(std::string_view name) {
   try {
     return dangerousExtension(name);
   } catch (...) {
-    return true;  // unreachable (no allocation); fail closed all the same
+    return true;  // only allocation can fail; fail closed all the same
   }
 }
 

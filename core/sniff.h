@@ -19,6 +19,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/limits.h"
 
@@ -49,5 +50,10 @@ std::string_view familyOf(std::string_view token);
 /// colon is judged both whole and up to the colon ("a.exe::$DATA", "a.exe:stream"). Archives
 /// are not on the list: their content is sniffed and sanitized. The list is in sniff.cc.
 bool hasDangerousExtension(std::string_view name);
+
+/// The ways a file name is read when its extension is judged: the last path component with
+/// trailing dots, spaces and invisible marks dropped, plus, when it has a colon, the same for
+/// the text before the colon (the NTFS stream reading). Views into `name`.
+std::vector<std::string_view> nameReadings(std::string_view name);
 
 }  // namespace mugai::core

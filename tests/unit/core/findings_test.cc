@@ -45,9 +45,6 @@ const std::vector<std::string> kEmittedCodes = {
     "type.executable",           "type.no_sanitizer",          "type.unsafe_text",
 };
 
-// Emitted but without wording when this test was written; checked by its own may_fail case.
-const std::set<std::string> kKnownMissing = {"calendar.property_removed"};
-
 // Dotted literals in the sources that are file names or hosts, not codes.
 const std::set<std::string> kFileExtensions = {
     "exe", "txt", "ics", "eml", "csv", "tsv", "html", "htm", "png",  "jpg", "jpeg", "gif",
@@ -136,35 +133,20 @@ TEST_SUITE("findings") {
     CHECK(codes.count("signature.dropped") == 1);
     CHECK(codes.count("text.bidi_neutralized") == 1);
     for (const auto& code : codes) {
-      if (kKnownMissing.count(code)) continue;
       CAPTURE(code);
       CHECK_FALSE(isGeneric(code));
     }
   }
 
-  TEST_CASE("findings: codes of every sanitizer folder have wording" * doctest::may_fail()) {
-    // BUG (work in progress elsewhere): the image, ooxml, pdf and zip rebuilders emit codes with
-    // no row in core/findings.cc kRows (e.g. "pdf.javascript_removed", "ooxml.vba_removed",
-    // "zip.path_traversal", "image.metadata_removed", "limit.pdf_objects", "limit.xml_depth",
-    // "limit.image_pixels"), so the notice shows "その他の変更" / "other change" for them. When
-    // their folders are finished, add them to kFinishedFolders above and drop this case.
+  TEST_CASE("findings: codes of every sanitizer folder have wording") {
+    // A new rebuilder folder fails here until its codes have rows in core/findings.cc kRows
+    // (without one the notice shows "その他の変更" / "other change").
     const auto codes = scannedCodes(false);
     if (codes.empty()) {
       MESSAGE("source tree not found at MUGAI_SOURCE_DIR; skipped");
       return;
     }
     for (const auto& code : codes) {
-      if (kKnownMissing.count(code)) continue;
-      CAPTURE(code);
-      CHECK_FALSE(isGeneric(code));
-    }
-  }
-
-  TEST_CASE("findings: calendar.property_removed has wording" * doctest::may_fail()) {
-    // BUG: sanitizers/calendar/calendar_sanitizer.cc (lines ~321, 325) emits
-    // "calendar.property_removed", which has no row in core/findings.cc kRows, so the notice
-    // says "その他の変更" / "other change" for it.
-    for (const auto& code : kKnownMissing) {
       CAPTURE(code);
       CHECK_FALSE(isGeneric(code));
     }

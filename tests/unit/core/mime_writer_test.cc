@@ -242,12 +242,12 @@ TEST_SUITE("mime_writer") {
     }
   }
 
-  TEST_CASE("mime_writer: no quoted-printable line starts with '.' or \"From \" after a soft break" *
-            doctest::may_fail()) {
-    // BUG: quotedPrintable decides the line-start hazard before emit() inserts the soft break,
-    // using the old lineLen, so a '.' or "From " that lands at the start of the continuation line
-    // is written literally (mime_writer.cc, quotedPrintable: lineStartHazard is computed with
-    // lineLen == 0, but emit() resets lineLen only afterwards). Input: 75 × 'a' then ".b".
+  TEST_CASE("mime_writer: no quoted-printable line starts with '.' or \"From \" after a soft break") {
+    // Regression (was a bug): quotedPrintable decides the line-start hazard before emit() inserts
+    // the soft break, using the old lineLen, so a '.' or "From " that lands at the start of the
+    // continuation line is written literally (mime_writer.cc, quotedPrintable: lineStartHazard is
+    // computed with lineLen == 0, but emit() resets lineLen only afterwards). Input: 75 × 'a' then
+    // ".b".
     const std::vector<std::string> inputs = {repeat("a", 75) + ".b\r\n",
                                              repeat("a", 75) + "From here\r\n",
                                              repeat("a", 73) + "=" + ".x\r\n"};
@@ -437,11 +437,11 @@ TEST_SUITE("mime_writer") {
     CHECK(mugai::core::verifyOutput(out, mugai::core::Limits{}) == "");
   }
 
-  TEST_CASE("mime_writer: header lines for a Japanese file name are at most 78 octets" *
-            doctest::may_fail()) {
-    // BUG: nameParam's first token is `name="` + a 72-octet encoded-word (79 octets), so the
-    // Content-Type line is at least 80 octets whatever the folding (header_encode.cc, nameParam
-    // with kWordPayload = 45). RFC 5322 asks for 78 where possible; a shorter first word fits.
+  TEST_CASE("mime_writer: header lines for a Japanese file name are at most 78 octets") {
+    // Regression (was a bug): nameParam's first token is `name="` + a 72-octet encoded-word (79
+    // octets), so the Content-Type line is at least 80 octets whatever the folding
+    // (header_encode.cc, nameParam with kWordPayload = 45). RFC 5322 asks for 78 where possible; a
+    // shorter first word fits.
     OutMessage m;
     m.body = attachmentEntity("application/pdf", repeat("見積書", 10) + ".pdf", "%PDF-1.4\n");
     const std::string out = writeMessage(m, "x");

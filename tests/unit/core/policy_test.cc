@@ -137,9 +137,9 @@ TEST_SUITE("policy") {
         {"blocked_extensions = .", "x.conf:1: bad extension in blocked_extensions"},
         {"contact =", "x.conf:1: contact must not be empty"},
         {"limit.max_parts = 0",
-         "x.conf:1: bad limit 'limit.max_parts' (unknown name or not a positive integer)"},
+         "x.conf:1: bad limit 'limit.max_parts' (unknown name, not a positive integer, or out of range)"},
         {"limit.no_such = 5",
-         "x.conf:1: bad limit 'limit.no_such' (unknown name or not a positive integer)"},
+         "x.conf:1: bad limit 'limit.no_such' (unknown name, not a positive integer, or out of range)"},
     };
     for (const auto& r : rows) {
       CAPTURE(r.text);
@@ -204,7 +204,7 @@ TEST_SUITE("policy") {
       CHECK(n.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") == std::string::npos);
     }
     Limits changed;
-    std::uint64_t v = 3;
+    std::uint64_t v = 80;  // max_output_line accepts 78..998 only
     for (const auto& [name, value] : list) {
       CAPTURE(name);
       CHECK(value > 0);
@@ -215,10 +215,15 @@ TEST_SUITE("policy") {
     for (const auto& [name, value] : changed.list()) CHECK(copy.set(name, std::to_string(value)));
     CHECK(copy.list() == changed.list());
     CHECK(changed.list() != list);
-    CHECK(changed.maxMessageBytes == 3);
-    CHECK(changed.maxOutputLine == 3 + list.size() - 1);
+    CHECK(changed.maxMessageBytes == 80);
+    CHECK(changed.maxOutputLine == 80 + list.size() - 1);
+    // Below the 78-octet header fold no output could comply: refused, not silently raised.
+    CHECK_FALSE(copy.set("max_output_line", "77"));
+    CHECK(copy.set("max_output_line", "78"));
+    CHECK(copy.set("max_output_line", "5000"));
+    CHECK(copy.maxOutputLine == 998);
     // Every value set is the value listed.
-    std::uint64_t expect = 3;
+    std::uint64_t expect = 80;
     for (const auto& [name, value] : changed.list()) CHECK(value == expect++);
   }
 
@@ -260,11 +265,10 @@ TEST_SUITE("policy") {
     }
   }
 
-  TEST_CASE("policy: extra extensions are matched as robustly as the built-in ones" *
-            doctest::may_fail()) {
-    // BUG: hasDangerousExtension ignores invisible Unicode marks and "::$DATA" ("a.exe::$DATA"
-    // is blocked), but Policy::isBlockedName's own check for extraBlockedExtensions only strips
-    // trailing dots and spaces, so "a.xyz::$DATA" and "a.xyz\u200E" pass (policy.cc,
+  TEST_CASE("policy: extra extensions are matched as robustly as the built-in ones") {
+    // Regression (was a bug): hasDangerousExtension ignores invisible Unicode marks and "::$DATA"
+    // ("a.exe::$DATA" is blocked), but Policy::isBlockedName's own check for extraBlockedExtensions
+    // only strips trailing dots and spaces, so "a.xyz::$DATA" and "a.xyz\u200E" pass (policy.cc,
     // isBlockedName).
     const Policy p = Policy::fromConfig("blocked_extensions = xyz", "b.conf");
     CHECK(Policy::defaults().isBlockedName("a.exe::$DATA"));  // the built-in behaviour
@@ -273,10 +277,11 @@ TEST_SUITE("policy") {
     CHECK(p.isBlockedName("a.xyz\xE2\x80\x8B"));  // U+200B ZERO WIDTH SPACE
   }
 
-  TEST_CASE("policy: a multi-part extension is either rejected or matched" * doctest::may_fail()) {
-    // BUG: "blocked_extensions = tar.gz" is accepted, but isBlockedName compares only the text
-    // after the last dot ("gz"), so the configured entry can never match anything: a silent
-    // no-op in a security setting (policy.cc, fromConfig blocked_extensions / isBlockedName).
+  TEST_CASE("policy: a multi-part extension is either rejected or matched") {
+    // Regression (was a bug): "blocked_extensions = tar.gz" is accepted, but isBlockedName compares
+    // only the text after the last dot ("gz"), so the configured entry can never match anything: a
+    // silent no-op in a security setting (policy.cc, fromConfig blocked_extensions /
+    // isBlockedName).
     const std::string err = errorOf("blocked_extensions = tar.gz");
     if (err.empty()) {
       const Policy p = Policy::fromConfig("blocked_extensions = tar.gz", "b.conf");
@@ -305,11 +310,11 @@ TEST_SUITE("policy") {
     CHECK(errorOf("subject_tag = \"a\" b") == "x.conf:1: unexpected text after quoted value");
   }
 
-  TEST_CASE("policy: a UTF-8 byte order mark at the start of the file is ignored" *
-            doctest::may_fail()) {
-    // BUG: a config saved by Windows Notepad starts with EF BB BF; the first key then reads
-    // "\xEF\xBB\xBFsubject_tag" and fromConfig fails with "unknown key" on line 1 (policy.cc,
-    // fromConfig). The config is documented as UTF-8 text and the staff edit it in Japanese.
+  TEST_CASE("policy: a UTF-8 byte order mark at the start of the file is ignored") {
+    // Regression (was a bug): a config saved by Windows Notepad starts with EF BB BF; the first key
+    // then reads "\xEF\xBB\xBFsubject_tag" and fromConfig fails with "unknown key" on line 1
+    // (policy.cc, fromConfig). The config is documented as UTF-8 text and the staff edit it in
+    // Japanese.
     CHECK(errorOf("\xEF\xBB\xBFsubject_tag = \"[無害化] \"\n") == "");
   }
 
@@ -405,12 +410,11 @@ TEST_SUITE("policy") {
     std::filesystem::remove_all(dir);
   }
 
-  TEST_CASE("policy: a directory given as the config file is an error, not the defaults" *
-            doctest::may_fail()) {
-    // BUG: std::ifstream opens a directory without error on Linux, the read fails with EISDIR,
-    // but `text << in.rdbuf()` sets failbit on `text`, not badbit on `in`, so fromFile returns
-    // the defaults for "mugai --config /etc/mugai/" (policy.cc, fromFile). Check is_regular_file
-    // or text.fail()/in.fail() after the read.
+  TEST_CASE("policy: a directory given as the config file is an error, not the defaults") {
+    // Regression (was a bug): std::ifstream opens a directory without error on Linux, the read
+    // fails with EISDIR, but `text << in.rdbuf()` sets failbit on `text`, not badbit on `in`, so
+    // fromFile returns the defaults for "mugai --config /etc/mugai/" (policy.cc, fromFile). Check
+    // is_regular_file or text.fail()/in.fail() after the read.
     const auto dir = std::filesystem::temp_directory_path() / "mugai_policy_dir_test";
     std::filesystem::create_directories(dir);
     bool threw = false;

@@ -7,7 +7,6 @@
 #include <zip.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -406,18 +405,14 @@ TEST_SUITE("sniff") {
           "ooxml");
   }
 
-  TEST_CASE("sniff: a megabyte of near-matches in [Content_Types].xml is scanned quickly") {
+  TEST_CASE("sniff: a megabyte of near-matches in [Content_Types].xml is still recognised") {
     // Runs of the first letters of the searched words, and attributes whose values never close:
     // a search restarting at every candidate letter took a third of a second on such input.
+    // No clock here (timings live in bench/); a quadratic scan shows in ctest's TIMEOUT.
     std::string noise(1u << 18, 'a');
     noise += std::string(1u << 18, 'c');
     while (noise.size() < (1u << 20)) noise += "ContentType=\"" + std::string(250, 'x');
-    const auto start = std::chrono::steady_clock::now();
     CHECK(sniffOf(makeZip({{"[Content_Types].xml", noise}})) == "ooxml");
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::steady_clock::now() - start)
-                        .count();
-    CHECK(ms < 2000);  // generous: ASan builds on a loaded machine
   }
 
   TEST_CASE("sniff: a package declaring two different main parts is plain ooxml") {
