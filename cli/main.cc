@@ -4,6 +4,7 @@
 // outcome), 1 when an input could not be read or an output not written, 2 for usage or config
 // errors. Errors are one line on stderr, starting with "mugai: ".
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -72,10 +73,19 @@ problem); 2 usage or config error.
   std::exit(2);
 }
 
+// Reads a whole stream in large blocks (an istreambuf_iterator copy byte by byte cost a tenth
+// of the CPU time of `sanitize --dir`).
+void readStream(std::istream& in, std::string& data) {
+  std::array<char, 1 << 16> buf;
+  while (in.read(buf.data(), buf.size()) || in.gcount() > 0) {
+    data.append(buf.data(), static_cast<std::size_t>(in.gcount()));
+  }
+}
+
 std::optional<std::string> readAll(const std::string& path, std::string& error) {
   std::string data;
   if (path == "-") {
-    data.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    readStream(std::cin, data);
     return data;
   }
   std::error_code ec;
@@ -88,7 +98,8 @@ std::optional<std::string> readAll(const std::string& path, std::string& error) 
     error = path + ": cannot open for reading";
     return std::nullopt;
   }
-  data.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  if (const auto size = fs::file_size(path, ec); !ec) data.reserve(size);
+  readStream(in, data);
   if (in.bad()) {
     error = path + ": read error";
     return std::nullopt;
@@ -222,7 +233,9 @@ int sanitizeDir(const Args& a, const Policy& policy) {
   std::map<std::string, std::size_t> byFinding;
   std::vector<std::pair<std::string, std::string>> heldList;
   for (const auto& file : files) {
-    const fs::path rel = fs::relative(file, inRoot);
+    // Every file came from iterating inRoot, so it is inRoot/<rel>: the iterator's path minus
+    // its prefix (fs::relative canonicalizes both paths with system calls, per file).
+    const fs::path rel = file.lexically_relative(inRoot);
     std::string error;
     const auto input = readAll(file.string(), error);
     if (!input) {

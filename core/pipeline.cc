@@ -49,6 +49,10 @@ void ensureGMime() {
   std::call_once(once, [] { g_mime_init(); });
 }
 
+bool isAscii(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
+
 std::string lower(std::string_view s) {
   std::string out(s);
   for (auto& c : out) c = static_cast<char>(g_ascii_tolower(c));
@@ -924,7 +928,9 @@ class Walker {
     if (!list) return {};
     std::vector<std::string> tokens;
     const auto mailboxTokens = [&](InternetAddressMailbox* mb, std::vector<std::string>& into) {
-      const char* addr = internet_address_mailbox_get_idn_addr(mb);
+      // The IDNA conversion (libidn2) is only needed for a non-ASCII address, and it is costly.
+      const char* addr = internet_address_mailbox_get_addr(mb);
+      if (addr && !isAscii(addr)) addr = internet_address_mailbox_get_idn_addr(mb);
       std::string a = addr ? addr : "";
       const bool ok = !a.empty() && a.size() < 500 && std::all_of(a.begin(), a.end(), [](char c) {
         const auto u = static_cast<unsigned char>(c);
