@@ -648,9 +648,14 @@ class Walker {
     GMimeObject* obj = GMIME_OBJECT(part);
     const std::string bytes = decodedContent(part);
     const std::string charset = paramOf(obj, "charset");
-    const std::string tt = sniff(bytes, ctx_.limits);
+    std::string tt = sniff(bytes, ctx_.limits);
     std::vector<std::string> names = candidateNames(obj, ctx_.limits.maxNames);
     const bool attachment = isAttachmentDisposition(obj) || !names.empty();
+    // A body is only ever rendered as text, so a "%PDF-" quoted past offset 0 does not make it
+    // a PDF file (an attachment with one is still judged a PDF).
+    if (tt == "pdf" && mode == Mode::Normal && !attachment && isTextBodyType(declared)) {
+      tt = sniffBody(bytes, ctx_.limits);
+    }
 
     if (declared == "application/pkcs7-mime" || declared == "application/x-pkcs7-mime") {
       const std::string smime = lower(paramOf(obj, "smime-type"));

@@ -793,11 +793,13 @@ std::string_view sniffText(std::string_view d) {
   return "text";
 }
 
-std::string_view sniffImpl(std::string_view d, const Limits& limits) {
+std::string_view sniffImpl(std::string_view d, const Limits& limits, bool latePdf) {
   if (d.empty()) return "empty";
   if (const auto disk = sniffDiskImage(d)) return *disk;
   if (const auto magic = sniffMagic(d, limits)) return *magic;
-  if (d.substr(0, kPdfHeaderWindow).find("%PDF-") != std::string_view::npos) return "pdf";
+  if (latePdf && d.substr(0, kPdfHeaderWindow).find("%PDF-") != std::string_view::npos) {
+    return "pdf";
+  }
   return sniffText(d);
 }
 
@@ -949,9 +951,17 @@ bool dangerousExtension(std::string_view name) {
 
 std::string sniff(std::string_view bytes, const Limits& limits) {
   try {
-    return std::string(sniffImpl(bytes, limits));
+    return std::string(sniffImpl(bytes, limits, true));
   } catch (...) {
     // Only allocation can fail in here; an unnamed type is removed downstream.
+    return "unknown";
+  }
+}
+
+std::string sniffBody(std::string_view bytes, const Limits& limits) {
+  try {
+    return std::string(sniffImpl(bytes, limits, false));
+  } catch (...) {
     return "unknown";
   }
 }

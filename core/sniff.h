@@ -30,6 +30,11 @@ namespace mugai::core {
 /// from plain zips; OLE2 files are told apart by their stream names.
 std::string sniff(std::string_view bytes, const Limits& limits);
 
+/// As sniff(), for the content of an inline text body (rendered as text/plain, never opened
+/// by a viewer): "%PDF-" counts only at offset 0, so a message that quotes "%PDF-1.4" in its
+/// first lines stays a text body. Attachments always use sniff().
+std::string sniffBody(std::string_view bytes, const Limits& limits);
+
 /// Every token sniff() can return, in the order listed above (for config validation and tests).
 /// The storage is static; the span stays valid for the life of the program.
 std::span<const std::string_view> sniffTokens();

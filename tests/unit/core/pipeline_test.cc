@@ -296,6 +296,22 @@ TEST_SUITE("pipeline") {
     CHECK(o.report.inputSize == crlf(kPlain).size());
   }
 
+  TEST_CASE("pipeline: a text body quoting %PDF- stays a body; such an attachment does not") {
+    const std::string text = "Hello,\nthe file starts with %PDF-1.4 and then\n%PDF-1.7 lines.\n";
+    const Outcome body = deliver(crlf("From: a@example.com\nSubject: x\n\n" + text));
+    CHECK(bodyText(body.message).find("%PDF-1.4 and then") != std::string::npos);
+    // The same bytes as an attachment named .txt: a viewer could open it as a PDF, so it is one.
+    const Outcome att = deliver(crlf(kHeaders +
+                                     "Content-Type: multipart/mixed; boundary=\"b\"\n\n"
+                                     "--b\nContent-Type: text/plain\n\nbody\n"
+                                     "--b\nContent-Type: text/plain; name=\"a.txt\"\n"
+                                     "Content-Disposition: attachment; filename=\"a.txt\"\n\n" +
+                                     text + "--b--\n"));
+    bool pdf = false;
+    for (const auto& p : att.report.parts) pdf = pdf || p.trueType == "pdf";
+    CHECK(pdf);
+  }
+
   TEST_CASE("pipeline: an ISO-2022-JP body comes out as UTF-8 with the same Japanese text") {
     const Outcome o = deliver(crlf(kJapanese));
     Parsed p(o.message);
