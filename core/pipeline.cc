@@ -604,18 +604,26 @@ class Walker {
       return;
     }
     PartRecord& self = record(path, declared, "eml", nested);
-    self.disposition = Disposition::Container;
     self.names = names;
-    const std::size_t selfIndex = ctx_.report.parts.size() - 1;
+    nestMessage(inner, path, msgDepth, ctx_.report.parts.size() - 1,
+                names.empty() ? "" : cleanFilename(names.front(), "message.eml"), out);
+  }
+
+  // Sanitizes `inner` as an attached message and adds it as message/rfc822; `selfIndex` is the
+  // container's record (the walk appends records, so an index, not a reference).
+  void nestMessage(GMimeMessage* inner, const std::string& path, unsigned msgDepth,
+                   std::size_t selfIndex, std::string filename, std::vector<Item>& out) {
     Level level = message(inner, path + ".m", msgDepth + 1, true);
     OutMessage built = assemble(std::move(level), "");
+    PartRecord& r = ctx_.report.parts[selfIndex];
+    r.disposition = Disposition::Container;
+    r.outputType = "message/rfc822";
+    r.outputName = filename;
     Item item;
     item.entity.type = "message/rfc822";
     item.entity.attachment = true;
-    item.entity.filename = names.empty() ? "" : cleanFilename(names.front(), "message.eml");
+    item.entity.filename = std::move(filename);
     item.entity.message = std::make_shared<OutMessage>(std::move(built));
-    ctx_.report.parts[selfIndex].outputType = "message/rfc822";
-    ctx_.report.parts[selfIndex].outputName = item.entity.filename;
     out.push_back(std::move(item));
   }
 
@@ -628,18 +636,9 @@ class Walker {
     if (!inner) return false;
     for (auto& f : w.findings) self.findings.push_back(std::move(f));
     const std::size_t selfIndex = static_cast<std::size_t>(&self - ctx_.report.parts.data());
-    Level level = message(inner.get(), path + ".m", msgDepth + 1, true);
-    OutMessage built = assemble(std::move(level), "");
-    PartRecord& r = ctx_.report.parts[selfIndex];
-    r.disposition = Disposition::Container;
-    r.outputType = "message/rfc822";
-    Item item;
-    item.entity.type = "message/rfc822";
-    item.entity.attachment = true;
-    item.entity.filename = r.names.empty() ? "message.eml" : cleanFilename(r.names.front(), "message.eml");
-    r.outputName = item.entity.filename;
-    item.entity.message = std::make_shared<OutMessage>(std::move(built));
-    out.push_back(std::move(item));
+    nestMessage(inner.get(), path, msgDepth, selfIndex,
+                self.names.empty() ? "message.eml" : cleanFilename(self.names.front(), "message.eml"),
+                out);
     return true;
   }
 
@@ -688,34 +687,40 @@ class Walker {
                 const std::string& tt, const std::string& path, bool nested,
                 std::vector<Item>& out) {
     auto res = sanitizers::text::sanitizePlainText(bytes, charset, ctx_.limits);
-    PartRecord& r = record(path, declared, tt, nested);
-    r.size = bytes.size();
-    r.disposition = Disposition::Kept;
-    r.sanitizer = "text";
-    r.outputType = "text/plain";
+    PartRecord& r = bodyRecord(path, declared, tt, nested, bytes.size(), Disposition::Kept, "text");
     r.findings = std::move(res.findings);
     dropCutFindings(r.findings, res.cut);
     cutBlocks(res.cut, path, nested);
-    Item item;
-    item.body = true;
-    item.entity.body = std::move(res.utf8);
-    out.push_back(std::move(item));
+    pushBody(std::move(res.utf8), out);
   }
 
   void htmlBody(const std::string& bytes, const std::string& charset, const std::string& declared,
                 const std::string& tt, const std::string& path, bool nested,
                 std::vector<Item>& out) {
     auto res = sanitizers::html::htmlToText(bytes, charset, ctx_.limits);
-    PartRecord& r = record(path, declared, tt, nested);
-    r.size = bytes.size();
-    r.disposition = Disposition::Converted;
-    r.sanitizer = "html";
-    r.outputType = "text/plain";
+    PartRecord& r =
+        bodyRecord(path, declared, tt, nested, bytes.size(), Disposition::Converted, "html");
     r.findings.push_back({"html.converted", ""});
     for (auto& f : res.findings) r.findings.push_back(std::move(f));
+    pushBody(std::move(res.text), out);
+  }
+
+  // The record of a body that becomes the message's text/plain.
+  PartRecord& bodyRecord(const std::string& path, const std::string& declared,
+                         const std::string& tt, bool nested, std::size_t size,
+                         Disposition disposition, const char* sanitizer) {
+    PartRecord& r = record(path, declared, tt, nested);
+    r.size = size;
+    r.disposition = disposition;
+    r.sanitizer = sanitizer;
+    r.outputType = "text/plain";
+    return r;
+  }
+
+  static void pushBody(std::string utf8, std::vector<Item>& out) {
     Item item;
     item.body = true;
-    item.entity.body = std::move(res.text);
+    item.entity.body = std::move(utf8);
     out.push_back(std::move(item));
   }
 
