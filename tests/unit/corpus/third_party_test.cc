@@ -119,7 +119,9 @@ std::vector<std::string> textBodies(const std::string& message) {
 void collectTypes(GMimeObject* obj, std::vector<std::string>& out, int depth = 0) {
   if (!obj || depth > 64) return;
   char* t = g_mime_content_type_get_mime_type(g_mime_object_get_content_type(obj));
-  out.emplace_back(g_ascii_strdown(t, -1));
+  char* lowered = g_ascii_strdown(t, -1);
+  out.emplace_back(lowered);
+  g_free(lowered);
   g_free(t);
   if (GMIME_IS_MULTIPART(obj)) {
     for (int i = 0; i < g_mime_multipart_get_count(GMIME_MULTIPART(obj)); ++i) {
