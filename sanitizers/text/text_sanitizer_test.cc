@@ -227,7 +227,7 @@ TEST_SUITE("text") {
         "begin 644 report.txt\nHello there, this is not uuencoded.\nend\n",
         "begin 12 items\nM is for mother\n",
         "begin 644\nM35J0\n",
-        "beginning 644 name\n" "M35J0 %1H:7,@<')O9W)A;2!C86YN;W0@8F4@<G5N(&EN($1/4R!M;V1E+@ !\n",
+        "beginning 644 name\nM35J0 %1H:7,@<')O9W)A;2!C86YN;W0@8F4@<G5N(&EN($1/4R!M;V1E+@ !\n",
         "(This file must be converted with BinHex 4.0) is what old Macs said.\nNothing follows.\n",
         "(This file must be converted with BinHex 4.0)\n\nplain text: not a stream\n",
         "=ybegin is how yEnc starts, says the FAQ\nname=nothing\n",

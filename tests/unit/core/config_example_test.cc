@@ -17,7 +17,8 @@ TEST_SUITE("config_example") {
     REQUIRE(in);
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     for (const auto& [name, value] : Limits{}.list()) {
-      CAPTURE(name);
+      const auto& nameShown = name;  // clang 14 cannot capture a structured binding
+      CAPTURE(nameShown);
       CHECK(text.find("#limit." + name + " = " + std::to_string(value)) != std::string::npos);
     }
     // Uncomment every "#key = value" line (not prose comments) and parse the result.

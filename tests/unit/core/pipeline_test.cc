@@ -417,7 +417,8 @@ TEST_SUITE("pipeline") {
   TEST_CASE("pipeline: a safe filename beside a dangerous name still removes the part") {
     for (const auto& [fname, cname] : std::vector<std::pair<std::string, std::string>>{
              {"a.txt", "a.exe"}, {"a.exe", "a.txt"}}) {
-      CAPTURE(fname);
+      const auto& fnameShown = fname;  // clang 14 cannot capture a structured binding
+      CAPTURE(fnameShown);
       const std::string in = kHeaders +
                              "Content-Type: multipart/mixed; boundary=\"b\"\n"
                              "\n"

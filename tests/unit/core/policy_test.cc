@@ -206,7 +206,8 @@ TEST_SUITE("policy") {
     Limits changed;
     std::uint64_t v = 80;  // max_output_line accepts 78..998 only
     for (const auto& [name, value] : list) {
-      CAPTURE(name);
+      const auto& nameShown = name;  // clang 14 cannot capture a structured binding
+      CAPTURE(nameShown);
       CHECK(value > 0);
       CHECK(changed.set(name, std::to_string(v)));
       ++v;
