@@ -28,7 +28,7 @@ for t in "${targets[@]}"; do
   status=0
   "$BUILD_DIR/tests/$t" -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 -timeout=10 \
     "$work" "tests/fuzz/corpus/$t" > "$work.log" 2>&1 || status=$?
-  grep -E '^#[0-9]+ +DONE' "$work.log" || true
+  grep -E '^#[0-9]+[[:space:]]+DONE' "$work.log" || true
   if [ "$status" -ne 0 ]; then
     tail -40 "$work.log" >&2
     echo "fuzz.sh: $t failed (log: $work.log; crash-* files in $PWD)" >&2
