@@ -131,6 +131,14 @@ def seeds():
                                         b"/S /JavaScript /JS (x) >>"])
     yield "bad_length.pdf", assemble(base()[:3] + [b"<< /Length 99999 >>\nstream\n" + CONTENT +
                                                    b"\nendstream"] + base()[4:])
+    yield "damaged_flate.pdf", assemble(base()[:3] + [stream(b"not zlib", b"/Filter /FlateDecode")]
+                                        + base()[4:])
+    yield "bad_content.pdf", assemble(base()[:3] + [stream(b"BT (unterminated ET")] + base()[4:])
+    yield "media_actions.pdf", assemble(base(page=b"/Annots [6 0 R 7 0 R 8 0 R]") + [
+        annot(b"<< /S /Movie /T (m) >>"), annot(b"<< /S /Rendition /OP 0 /JS (x) >>"),
+        annot(b"<< /S /RichMediaExecute /CMD << /C (run) >> >>")])
+    yield "annot_aa.pdf", assemble(base(page=b"/Annots [6 0 R]") + [
+        b"<< /Type /Annot /Subtype /Link /Rect [0 0 9 9] /AA << /E " + JS + b" >> >>"])
     yield "oops.pdf", b"oops\n"
     yield "header_only.pdf", b"%PDF-"
     yield "empty.pdf", b""
