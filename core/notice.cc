@@ -15,12 +15,11 @@ struct Line {
   std::string en;
 };
 
-std::string displayName(const PartRecord& p) {
-  const std::string& n = !p.names.empty() ? p.names.front() : p.outputName;
-  if (n.empty()) return {};
-  std::string shown = escapeForDisplay(n);
+// An untrusted name made safe to show: escaped, and shortened on a character boundary (never
+// inside a "<U+XXXX>" escape) when it is long.
+std::string shownName(std::string_view name) {
+  std::string shown = escapeForDisplay(name);
   if (shown.size() > 120) {
-    // Cut on a character boundary, and never inside a "<U+XXXX>" escape.
     std::size_t cut = 117;
     while (cut > 0 && (static_cast<unsigned char>(shown[cut]) & 0xC0) == 0x80) --cut;
     const auto open = shown.rfind("<U+", cut);
@@ -29,6 +28,37 @@ std::string displayName(const PartRecord& p) {
   }
   repairUtf8(shown);
   return shown;
+}
+
+std::string displayName(const PartRecord& p) {
+  const std::string& n = !p.names.empty() ? p.names.front() : p.outputName;
+  if (n.empty()) return {};
+  return shownName(n);
+}
+
+// The wording of one finding. Changes to a member of an archive name the member (their detail
+// is "<member>: <reason code>" or "<old> → <new>"), so staff know which file went and why.
+Line findingText(const Finding& f) {
+  const Description d = describe(f.kind);
+  Line line{std::string(d.ja), std::string(d.en)};
+  if (f.kind != "zip.member_removed" && f.kind != "zip.member_renamed") return line;
+  std::string member = f.detail;
+  std::string whyJa;
+  std::string whyEn;
+  if (const auto sep = f.detail.rfind(": "); f.kind == "zip.member_removed" &&
+                                             sep != std::string::npos) {
+    const std::string code = f.detail.substr(sep + 2);
+    if (const Description why = describe(code); why.ja != describe("").ja) {
+      member = f.detail.substr(0, sep);
+      whyJa = " (" + std::string(why.ja) + ")";
+      whyEn = " (" + std::string(why.en) + ")";
+    }
+  }
+  if (member.empty()) return line;
+  const std::string shown = shownName(member);
+  line.ja += ": 「" + shown + "」" + whyJa;
+  line.en += ": \"" + shown + "\"" + whyEn;
+  return line;
 }
 
 // "「a.exe」" / "\"a.exe\"" or a description of an unnamed part.
@@ -102,8 +132,8 @@ std::string buildNotice(const Report& report, const Policy& policy) {
     }
     for (const auto& f : p.findings) {
       if (!isNoticeWorthy(f.kind)) continue;
-      const Description d = describe(f.kind);
-      push(sja + ": " + std::string(d.ja), sen + ": " + std::string(d.en));
+      const Line t = findingText(f);
+      push(sja + ": " + t.ja, sen + ": " + t.en);
     }
   }
   const auto countSuffix = [](std::size_t n, bool ja) {

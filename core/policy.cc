@@ -112,6 +112,11 @@ Policy Policy::fromConfig(std::string_view text, std::string_view source) {
       if (v == "attach") p.relatedImagesAsAttachments = true;
       else if (v == "remove") p.relatedImagesAsAttachments = false;
       else fail("related_images must be attach or remove");
+    } else if (key == "web_links") {
+      const std::string v = lower(value);
+      if (v == "keep") p.keepWebLinks = true;
+      else if (v == "remove") p.keepWebLinks = false;
+      else fail("web_links must be keep or remove");
     } else if (key == "notice") {
       if (!parseBool(value, p.notice)) fail("notice must be on or off");
     } else if (key == "remove_types") {

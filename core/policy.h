@@ -37,6 +37,9 @@ struct Policy {
   bool relatedImagesAsAttachments = true;
   /// Write the notice at the top of the text body when something changed.
   bool notice = true;
+  /// Keep http(s) and mailto links in rebuilt documents (Office hyperlinks, PDF URI actions);
+  /// false removes those too (`web_links = remove`). Other schemes are always removed.
+  bool keepWebLinks = true;
   /// True-type tokens (core/sniff.h) removed even when a sanitizer exists (`remove_types`).
   std::set<std::string> removeTypes;
   /// Extra extensions (lower case, no dot) treated as dangerous, added to the built-in list.

@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/policy.h"
 #include "core/sniff.h"
 
 namespace mugai::sanitizers::ooxml {
@@ -683,6 +684,7 @@ class Rebuilder {
     }
   }
   void note(std::string_view code, std::string_view detail);
+  bool keepWebLinks() const { return in_.policy == nullptr || in_.policy->keepWebLinks; }
   void open();
   std::string read(std::size_t index);
   const std::size_t* lookup(std::string_view name) const;
@@ -940,7 +942,7 @@ bool Rebuilder::processRel(Part* source, Rel& r) {
   const RelClass c = classify(r.type);
   const std::string_view seg = segmentOf(r.type);
   if (r.external) {
-    if (c.kind == Kind::Hyperlink && safeHyperlink(r.target)) return true;
+    if (c.kind == Kind::Hyperlink && safeHyperlink(r.target) && keepWebLinks()) return true;
     const bool specific = c.kind == Kind::Drop && !c.finding.empty() &&
                           c.finding != "ooxml.part_removed";
     note(specific ? c.finding : "ooxml.external_reference_removed",
@@ -948,6 +950,10 @@ bool Rebuilder::processRel(Part* source, Rel& r) {
     return false;
   }
   if (c.kind == Kind::Hyperlink && safeHyperlink(r.target)) {
+    if (!keepWebLinks()) {
+      note("ooxml.external_reference_removed", std::string(seg) + ": " + shorten(r.target));
+      return false;
+    }
     r.external = true;  // some generators omit TargetMode on web links
     return true;
   }

@@ -432,6 +432,32 @@ Files hostileDocm() {
 }  // namespace
 
 TEST_SUITE("ooxml") {
+  TEST_CASE("ooxml: with web_links = remove, hyperlinks to http(s) go too, their text stays") {
+    const std::string input = makeZip(hostileDocm());
+    const mugai::core::Policy policy =
+        mugai::core::Policy::fromConfig("web_links = remove", "t.conf");
+    const Limits limits;
+    PartInput in;
+    in.bytes = input;
+    in.trueType = "docm";
+    in.declaredType = "application/octet-stream";
+    in.names = {"report.docm"};
+    in.limits = &limits;
+    in.policy = &policy;
+    const PartOutput o = OoxmlSanitizer{}.sanitize(in);
+    REQUIRE_MESSAGE(o.disposition == Disposition::Rebuilt, o.reason);
+    const Files out = readZip(o.bytes);
+    for (const RelRow& r : relsOf(out)) {
+      CAPTURE(r.target);
+      CHECK(r.mode != "External");
+      CHECK(r.target.find("example.jp") == std::string::npos);
+    }
+    const std::string* doc = entry(out, "word/document.xml");
+    REQUIRE(doc != nullptr);
+    CHECK(textOf(*doc, "t").find("good link") != std::string::npos);
+    CHECK(hasFinding(o, "ooxml.external_reference_removed"));
+  }
+
   TEST_CASE("ooxml: a .docm loses its macros, template, altChunk and DDE and becomes a .docx") {
     const std::string input = makeZip(hostileDocm());
     REQUIRE(mugai::core::sniff(input, Limits{}) == "docm");

@@ -31,6 +31,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/policy.h"
+
 namespace mugai::sanitizers::pdf {
 namespace {
 
@@ -201,11 +203,15 @@ std::string_view dangerousAnnotKind(Handle d) {
   return {};
 }
 
+// Whether http(s)/mailto links are kept (policy `web_links`) for the rebuild running on this
+// thread; set by rebuild() for its duration, read by the action judges below.
+thread_local bool tKeepWebLinks = true;
+
 // Only web and mail links survive: they are what a reader expects a link to do, and the mail
 // client or browser that opens them applies its own protection. file:, javascript:, smb:, custom
-// schemes and relative references are removed. (A policy switch for more schemes may come later.)
+// schemes and relative references are removed; with `web_links = remove`, web links too.
 bool uriAllowed(Handle uri) {
-  if (!uri.isString()) return false;
+  if (!tKeepWebLinks || !uri.isString()) return false;
   const std::string s = uri.getStringValue();
   for (const char c : s) {
     const auto u = static_cast<unsigned char>(c);
@@ -984,6 +990,10 @@ PartOutput removed(std::string reason) {
 }
 
 PartOutput rebuild(const PartInput& in, const core::Limits& limits) {
+  struct LinkPolicy {
+    explicit LinkPolicy(bool keep) { tKeepWebLinks = keep; }
+    ~LinkPolicy() { tKeepWebLinks = true; }
+  } linkPolicy(in.policy == nullptr || in.policy->keepWebLinks);
   Deadline deadline(in.deadline);
   deadline.check();
 

@@ -42,6 +42,7 @@
 
 #include "core/findings.h"
 #include "core/limits.h"
+#include "core/policy.h"
 #include "core/pipeline.h"
 #include "core/policy.h"
 
@@ -587,6 +588,32 @@ TEST_SUITE("pdf") {
       CHECK(hasFinding(outHidden, row.kind));
       checkRebuilt(outHidden);
     }
+  }
+
+  TEST_CASE("pdf: with web_links = remove, http(s) and mailto links go too") {
+    const Doc doc{"",
+                  "/Annots [6 0 R 7 0 R]",
+                  {"<< /Type /Annot /Subtype /Link /Rect [0 0 10 10] /A << /S /URI "
+                   "/URI (https://www.city.example.lg.jp/) >> >>",
+                   "<< /Type /Annot /Subtype /Link /Rect [0 20 10 30] /A << /S /URI "
+                   "/URI (mailto:info@city.example.lg.jp) >> >>"},
+                  ""};
+    const core::Policy policy = core::Policy::fromConfig("web_links = remove", "t.conf");
+    static const core::Limits kLimits;
+    PartInput in;
+    const std::string bytes = doc.bytes();
+    in.bytes = bytes;
+    in.declaredType = "application/pdf";
+    in.trueType = "pdf";
+    in.names = {"links.pdf"};
+    in.limits = &kLimits;
+    in.policy = &policy;
+    const PartOutput out = PdfSanitizer().sanitize(in);
+    checkRebuilt(out);
+    CHECK(hasFinding(out, "pdf.uri_removed"));
+    CHECK(inspect(out.bytes).uris.empty());
+    // The default policy keeps both (the switch is what removed them).
+    CHECK(inspect(run(bytes).bytes).uris.size() == 2);
   }
 
   TEST_CASE("pdf: web and mail links, destinations and harmless actions are kept") {

@@ -259,4 +259,30 @@ TEST_SUITE("notice") {
     CHECK(n.find(name) == std::string::npos);
     CHECK(n.find(name.substr(0, 117) + "...") != std::string::npos);
   }
+
+  TEST_CASE("notice: a file removed from inside an archive is named, with the reason") {
+    Report r = baseReport();
+    PartRecord zip;
+    zip.path = "1.2";
+    zip.declaredType = "application/zip";
+    zip.trueType = "zip";
+    zip.names.push_back("会議資料.zip");
+    zip.disposition = Disposition::Rebuilt;
+    zip.sanitizer = "zip";
+    zip.findings.push_back({"zip.member_removed", "資料/setup\xE2\x80\xAE" "exe.txt: type.executable"});
+    zip.findings.push_back({"zip.member_renamed", "資料/見積.docm → 資料/見積.docx"});
+    zip.findings.push_back({"zip.member_removed", "odd name without a code"});
+    r.parts.push_back(zip);
+    const std::string n = buildNotice(r, Policy::defaults());
+    const auto [ja, en] = halves(n);
+    CAPTURE(n);
+    // The member, its bidi override escaped, and the reason's own wording.
+    CHECK(ja.find("「会議資料.zip」: ZIP 内のファイルを削除しました: 「資料/setup<U+202E>exe.txt」 "
+                  "(実行ファイル") != std::string::npos);
+    CHECK(en.find("\"資料/setup<U+202E>exe.txt\" (executables") != std::string::npos);
+    CHECK(ja.find("「資料/見積.docm → 資料/見積.docx」") != std::string::npos);
+    // A detail that is not "<member>: <code>" is still shown whole, escaped.
+    CHECK(ja.find("「odd name without a code」") != std::string::npos);
+    CHECK(n.find("\xE2\x80\xAE") == std::string::npos);
+  }
 }
