@@ -247,6 +247,8 @@ constexpr std::array kRows = std::to_array<Row>({
      "the declared type does not match the content"},
     {"type.no_sanitizer", true, "この形式のファイルは無害化できないため削除しました",
      "files of this type cannot be sanitized, so it was removed"},
+    {"type.renamed", true, "中身がテキストのため、ファイル名の末尾に .txt を付けました",
+     "its content is plain text, so .txt was added to its name"},
     {"type.unsafe_text", true, "HTML・SVG 等の添付は動的な内容を含み得るため削除しました",
      "HTML, SVG and similar attachments can carry active content, so it was removed"},
     {"zip.bad_name", true, "ZIP 内に不正なファイル名 (制御文字・見えない文字・デバイス名など) があるため削除しました",

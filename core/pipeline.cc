@@ -174,6 +174,18 @@ std::string cleanFilename(std::string_view raw, std::string_view fallback) {
   return out.empty() ? std::string(fallback) : out;
 }
 
+// Extensions under which kept plain text may travel: their programs show text as text. A name
+// without an extension is left as it is (the content type decides how it opens).
+bool hasTextExtension(std::string_view name) {
+  static constexpr std::string_view kText[] = {
+      "txt", "text", "log", "md", "markdown", "rst", "csv", "tsv", "xml", "json", "yaml", "yml",
+      "ini", "cfg", "conf", "asc", "vcf", "ics", "diff", "patch", "srt", "me"};
+  const auto dot = name.rfind('.');
+  if (dot == std::string_view::npos || dot == 0) return true;
+  const std::string ext = lower(name.substr(dot + 1));
+  return std::find(std::begin(kText), std::end(kText), ext) != std::end(kText);
+}
+
 std::string defaultName(std::string_view trueType) {
   if (trueType == "text" || trueType == "empty") return "attachment.txt";
   if (trueType == "calendar") return "invite.ics";
@@ -359,6 +371,12 @@ sanitizers::PartOutput dispatchFile(const sanitizers::PartInput& in,
     out.filename = outName;
     out.bytes = std::move(res.utf8);
     out.findings = std::move(res.findings);
+    // Text kept under a name that promises another format ("oops" as bad1.pdf) would open in
+    // that format's program: the name gets ".txt", so it opens as what it is.
+    if (!hasTextExtension(out.filename)) {
+      out.findings.push_back({"type.renamed", out.filename + " → " + out.filename + ".txt"});
+      out.filename += ".txt";
+    }
     if (cut) *cut = std::move(res.cut);
     return out;
   }

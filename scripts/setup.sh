@@ -2,12 +2,16 @@
 # Installs the Debian packages Mugai needs (idempotent) and builds build/mugai.
 #   scripts/setup.sh            install + release build into build/
 #   MUGAI_NO_INSTALL=1 ...      skip apt (packages already present)
+#   MUGAI_FIDELITY=1 ...        also install the real consumers of the fidelity test
+#                               (LibreOffice, pdftotext: scripts/deps-fidelity.txt, ~400 MB)
 #   BUILD_DIR=dir CMAKE_ARGS=".." scripts/setup.sh   another build tree / extra cmake flags
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ -z "${MUGAI_NO_INSTALL:-}" ]; then
-  mapfile -t pkgs < <(grep -v '^#' scripts/deps.txt | grep -v '^$')
+  lists=(scripts/deps.txt)
+  [ -z "${MUGAI_FIDELITY:-}" ] || lists+=(scripts/deps-fidelity.txt)
+  mapfile -t pkgs < <(cat "${lists[@]}" | grep -v '^#' | grep -v '^$')
   missing=()
   for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

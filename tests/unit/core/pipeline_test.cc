@@ -296,6 +296,22 @@ TEST_SUITE("pipeline") {
     CHECK(o.report.inputSize == crlf(kPlain).size());
   }
 
+  TEST_CASE("pipeline: text kept under another format's name gets .txt added") {
+    const auto att = [](const std::string& name) {
+      return crlf(kHeaders + "Content-Type: multipart/mixed; boundary=\"b\"\n\n"
+                             "--b\nContent-Type: text/plain\n\nbody\n"
+                             "--b\nContent-Type: application/octet-stream; name=\"" + name +
+                  "\"\nContent-Disposition: attachment; filename=\"" + name + "\"\n\noops\n--b--\n");
+    };
+    const Outcome pdf = deliver(att("bad1.pdf"));
+    CHECK(pdf.message.find("filename=\"bad1.pdf.txt\"") != std::string::npos);
+    CHECK(pdf.message.find("filename=\"bad1.pdf\"") == std::string::npos);
+    const Outcome txt = deliver(att("memo.txt"));
+    CHECK(txt.message.find("filename=\"memo.txt\"") != std::string::npos);
+    const Outcome csv = deliver(att("list.CSV"));
+    CHECK(csv.message.find("filename=\"list.CSV\"") != std::string::npos);
+  }
+
   TEST_CASE("pipeline: a text body quoting %PDF- stays a body; such an attachment does not") {
     const std::string text = "Hello,\nthe file starts with %PDF-1.4 and then\n%PDF-1.7 lines.\n";
     const Outcome body = deliver(crlf("From: a@example.com\nSubject: x\n\n" + text));
