@@ -1122,6 +1122,29 @@ std::string verifyOutput(std::string_view message, const Limits& limits) {
   return checkTree(root, 1, parts, limits);
 }
 
+sanitizers::PartOutput sanitizeFile(std::string_view bytes, std::string_view name,
+                                    const Policy& policy) {
+  try {
+    ensureGMime();
+    const std::string tt = sniff(bytes, policy.limits);
+    sanitizers::PartInput in;
+    in.bytes = bytes;
+    in.declaredType = "application/octet-stream";
+    in.trueType = tt;
+    if (!name.empty()) in.names.emplace_back(name);
+    in.limits = &policy.limits;
+    in.policy = &policy;
+    in.deadline = Clock::now() + std::chrono::milliseconds(policy.limits.maxWallMs);
+    in.dispatch = [](const sanitizers::PartInput& member) { return dispatchFile(member, nullptr); };
+    return dispatchFile(in, nullptr);
+  } catch (const std::exception& e) {
+    sanitizers::PartOutput out;
+    out.reason = "error.sanitizer";
+    out.findings.push_back({"error.sanitizer", e.what()});
+    return out;
+  }
+}
+
 Outcome sanitizeMessage(std::string_view input, const Policy& policy,
                         const PipelineOptions& options) {
   ensureGMime();

@@ -14,6 +14,7 @@
 
 #include "core/policy.h"
 #include "core/report.h"
+#include "sanitizers/sanitizer.h"
 
 namespace mugai::core {
 
@@ -30,6 +31,12 @@ struct Outcome {
 /// Sanitizes one message. Never throws.
 Outcome sanitizeMessage(std::string_view input, const Policy& policy,
                         const PipelineOptions& options = {});
+
+/// Sanitizes one file exactly as an attachment named `name` would be (true type sniffed, names
+/// and policy checked, rebuilder run, archive members dispatched the same way), outside any
+/// message. For tools and benchmarks. Never throws.
+sanitizers::PartOutput sanitizeFile(std::string_view bytes, std::string_view name,
+                                    const Policy& policy);
 
 /// Checks a rebuilt message against the reconstruction rules; returns "" when it conforms, else
 /// the first problem found. Used by the pipeline on its own output and by the tests.
