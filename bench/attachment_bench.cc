@@ -9,6 +9,8 @@
 // memory with deflate level 6. For a PDF it is qpdf reading the file and writing it again with
 // default settings (parse everything, write everything). Per kind, prints files/s of both by
 // CPU time of this thread and their ratio (mugai / naive; > 1 means Mugai is faster).
+// qpdf 11: use std::shared_ptr, not its deprecated PointerHolder (as sanitizers/pdf does).
+#define POINTERHOLDER_TRANSITION 4
 #include <qpdf/Buffer.hh>
 #include <qpdf/QPDF.hh>
 #include <qpdf/QPDFWriter.hh>
