@@ -16,7 +16,11 @@ Documents:
     least MIN_WORD_SHARE of the words the original showed.
 
 A rebuilt file must also carry a file name whose extension matches its content type (a .docm
-comes out as .docx).
+comes out as .docx), and hold no active content by an independent look at its bytes: Office
+packages are unzipped and searched for macro, ActiveX, OLE and customUI parts, DDE/INCLUDE field
+codes and external relationship targets other than http(s)/mailto; PDFs are expanded with
+`qpdf --qdf --object-streams=disable` (every stream decompressed) and searched for JavaScript,
+Launch/SubmitForm/ImportData/GoToR/GoToE actions, embedded files, RichMedia, 3D and XFA.
 
 Usage: fidelity.py MUGAI_BINARY WORK_DIR [THIRD_PARTY_DIR]
 Exit status: 0 passed, 1 a check failed, 77 LibreOffice or pdftotext missing (ctest: skipped).
@@ -149,6 +153,46 @@ def squash(text):
     return re.sub(r"\s+", "", text or "")
 
 
+OFFICE_BAD_PARTS = re.compile(r"vbaproject|vbadata|activex|oleobject|/embeddings/.*\.bin$|"
+                              r"customui|attachedtemplate|afchunk|macrosheets|dialogsheets",
+                              re.I)
+OFFICE_BAD_TEXT = re.compile(rb"DDEAUTO|\bDDE\b|INCLUDETEXT|INCLUDEPICTURE|ppaction://program|"
+                             rb"ppaction://ole|ppaction://macro|<!DOCTYPE|<!ENTITY")
+PDF_BAD = re.compile(rb"/(JavaScript|JS|Launch|SubmitForm|ImportData|GoToR|GoToE|EmbeddedFile|"
+                     rb"EmbeddedFiles|RichMedia|3D|XFA|AA)\b")
+
+
+def active_content(path):
+    """Names of active content found in a rebuilt file by looking at its bytes, [] when none."""
+    found = []
+    if path.endswith(".pdf"):
+        expanded = path + ".qdf"
+        p = run(["qpdf", "--qdf", "--object-streams=disable", path, expanded], timeout=120)
+        if p.returncode not in (0, 3) or not os.path.exists(expanded):
+            return ["qpdf could not expand it"]
+        with open(expanded, "rb") as f:
+            found = sorted({m.group(0).decode() for m in PDF_BAD.finditer(f.read())})
+        return found
+    import zipfile
+    try:
+        with zipfile.ZipFile(path) as z:
+            for info in z.infolist():
+                if OFFICE_BAD_PARTS.search(info.filename):
+                    found.append("part " + info.filename)
+                data = z.read(info)
+                if info.filename.endswith(".rels"):
+                    for m in re.finditer(rb'Target="([^"]*)"[^>]*TargetMode="External"', data):
+                        target = m.group(1).lower()
+                        if not target.startswith((b"http://", b"https://", b"mailto:")):
+                            found.append("external %s in %s" % (m.group(1)[:60], info.filename))
+                elif info.filename.endswith(".xml"):
+                    for m in OFFICE_BAD_TEXT.finditer(data):
+                        found.append("%s in %s" % (m.group(0).decode(), info.filename))
+    except (zipfile.BadZipFile, OSError) as e:
+        found.append("unreadable: %s" % e)
+    return sorted(set(found))
+
+
 def wrap(path, display_name, out_path):
     msg = EmailMessage()
     msg["From"] = "sender@vendor.example.co.jp"
@@ -183,7 +227,7 @@ def main():
         return 2
     mugai, work = sys.argv[1], sys.argv[2]
     third_party = sys.argv[3] if len(sys.argv) == 4 else ""
-    missing = [t for t in ("soffice", "pdftotext") if shutil.which(t) is None]
+    missing = [t for t in ("soffice", "pdftotext", "qpdf") if shutil.which(t) is None]
     if missing:
         print("fidelity: SKIPPED: %s not installed (.ci/run installs them; see scripts/deps.txt)"
               % ", ".join(missing))
@@ -268,6 +312,10 @@ def main():
         target = os.path.join(rb_dir, "%03d%s" % (i, ext))
         with open(target, "wb") as f:
             f.write(data)
+        active = active_content(target)
+        if active:
+            failures.append("%s: active content left after rebuild: %s"
+                            % (name, "; ".join(active[:6])))
         rebuilt.append((i, path, target, expected, name, kinds))
 
     # 5. Text of originals and rebuilt files: Office through LibreOffice to PDF, then pdftotext.
