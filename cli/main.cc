@@ -18,6 +18,7 @@
 
 #include "core/pipeline.h"
 #include "core/policy.h"
+#include "smtp-relay/relay.h"
 
 namespace fs = std::filesystem;
 using mugai::core::Outcome;
@@ -33,6 +34,8 @@ Usage:
   mugai verify FILE.eml [--config FILE]
   mugai config-check FILE
   mugai limits [--config FILE]
+  mugai relay [--listen HOST:PORT] [--next-hop smtp://HOST:PORT | maildir:DIR]...
+              [--spool DIR] [--accept-domain DOMAIN]... [--hostname NAME] [--config FILE]
   mugai --help | --version
 
 sanitize
@@ -61,6 +64,14 @@ config-check
 
 limits
   Prints every limit with its value (after --config, if given).
+
+relay
+  Runs the SMTP relay: accepts mail for the accepted domains only, spools it durably (250 only
+  after fsync), sanitizes every message, keeps the original under SPOOL/originals/, and delivers
+  the rebuilt message to the next hops in order (default: maildir:maildir). Prints
+  "mugai relay: listening on HOST:PORT" when ready (port 0 picks a free one). SIGTERM drains
+  and exits; SIGHUP reloads the config. Flags override the config file's relay.* keys
+  (deploy/mugai-relay.conf.example).
 
 Config file: `key = value` lines; see deploy/mugai.conf.example for every key.
 
@@ -317,6 +328,7 @@ int main(int argc, char** argv) {
     std::cout << "mugai " << MUGAI_VERSION << "\n";
     return 0;
   }
+  if (cmd == "relay") return mugai::relay::runRelayCommand(argc, argv, 2);
   const Args a = parseArgs(argc, argv, 2);
   if (cmd == "sanitize") {
     const Policy policy = loadPolicy(a.config);

@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# End to end: swaks and Postfix's smtp-source send through a real `mugai relay` process to
+# Postfix's smtp-sink (and to a maildir), all on 127.0.0.1 with free ports. Checks that the
+# sanitized message arrives exactly once, that the original is kept, that foreign domains are
+# refused, and that 200 messages from parallel sessions each arrive exactly once.
+# Synchronisation is by events, not time: the relay prints its port when ready, SIGTERM makes
+# it drain (sanitize and deliver everything accepted) and exit, and `wait` waits for that.
+# Usage: relay_e2e_test.sh MUGAI_BINARY
+set -uo pipefail
+MUGAI=$1
+for tool in swaks smtp-source smtp-sink python3; do
+  command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
+done
+work=$(mktemp -d)
+chmod 755 "$work"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+[ -n "${KEEP_WORK:-}" ] && trap - EXIT
+fails=0
+passes=0
+ok() { passes=$((passes + 1)); }
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+check() {  # description command...
+  local what=$1; shift
+  if "$@"; then ok; else fail "$what"; fi
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Waits until something accepts connections on the port (a readiness probe with a deadline:
+# smtp-sink has no other way to say it is listening).
+wait_listening() {
+  local i
+  for i in $(seq 1 400); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# smtp-sink: one dump file per transaction under $1.
+start_sink() {  # dir port [extra smtp-sink options]
+  local dir=$1 port=$2; shift 2
+  mkdir -p "$dir" && chmod 777 "$dir"
+  local user=()
+  [ "$(id -u)" -eq 0 ] && user=(-u nobody)
+  smtp-sink "${user[@]}" "$@" -d "$dir/m." "127.0.0.1:$port" 256 2>"$dir.log" &
+  sink_pid=$!
+  pids+=("$sink_pid")
+  wait_listening "$port" || { echo "smtp-sink did not start: $(cat "$dir.log")"; exit 1; }
+}
+
+# Starts the relay with the given arguments and sets relay_pid and relay_port from the line it
+# prints when ready.
+start_relay() {
+  rm -f "$work/relay.out"
+  mkfifo "$work/relay.out"
+  "$MUGAI" relay --listen 127.0.0.1:0 --hostname mugai.test "$@" >"$work/relay.out" \
+    2>>"$work/relay.log" &
+  relay_pid=$!
+  pids+=("$relay_pid")
+  local line=""
+  exec 3<"$work/relay.out"
+  read -r -t 60 line <&3
+  exec 3<&-
+  relay_port=$(sed -n 's/^mugai relay: listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' <<<"$line")
+  if [ -z "$relay_port" ]; then
+    echo "relay did not start: '$line'"; cat "$work/relay.log"; exit 1
+  fi
+}
+
+# SIGTERM: the relay drains and exits 0.
+stop_relay() {
+  kill -TERM "$relay_pid"
+  wait "$relay_pid"
+  local rc=$?
+  check "relay exits 0 after SIGTERM (exit $rc)" test "$rc" -eq 0
+}
+
+# --- 1. One hostile message via swaks arrives once, sanitized; the original is kept. ----------
+sink_port=$(free_port)
+start_sink "$work/sink1" "$sink_port"
+start_relay --next-hop "smtp://127.0.0.1:$sink_port" --spool "$work/spool1" \
+  --accept-domain city.example.lg.jp
+
+# A multipart message: an HTML body with a script, and an executable attachment.
+cat >"$work/hostile.eml" <<'X'
+From: sender@outside.test
+To: staff@city.example.lg.jp
+Subject: invoice
+Message-Id: <e2e-one@outside.test>
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="b1"
+
+--b1
+Content-Type: text/html; charset=utf-8
+
+<html><body><p>Please pay</p><script>alert(1)</script></body></html>
+--b1
+Content-Type: application/octet-stream; name="attach.exe"
+Content-Disposition: attachment; filename="attach.exe"
+Content-Transfer-Encoding: base64
+
+TVogdGhpcyBpcyBub3QgcmVhbGx5IGEgcHJvZ3JhbQo=
+--b1--
+X
+swaks --server "127.0.0.1:$relay_port" --from sender@outside.test --to staff@city.example.lg.jp \
+  --data "@$work/hostile.eml" >"$work/swaks1.out" 2>&1
+check "swaks got 250 queued" grep -q "<-  250 2.0.0 Ok: queued as" "$work/swaks1.out"
+
+# Not an open relay: a foreign recipient is refused with 550 5.7.1.
+swaks --server "127.0.0.1:$relay_port" --from a@outside.test --to victim@elsewhere.test \
+  --quit-after RCPT >"$work/swaks2.out" 2>&1
+check "foreign recipient refused with 550 5.7.1" grep -q "<\*\* 550 5.7.1" "$work/swaks2.out"
+
+# A message smuggled with <LF>.<CRLF> is refused, never split into two.
+python3 - "$relay_port" >"$work/smuggle.out" 2>&1 <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+f = s.makefile("rb")
+def reply():
+    line = f.readline()
+    while line[3:4] == b"-":
+        line = f.readline()
+    return line.decode().strip()
+print(reply())
+for cmd in [b"EHLO c\r\n", b"MAIL FROM:<a@outside.test>\r\n",
+            b"RCPT TO:<staff@city.example.lg.jp>\r\n", b"DATA\r\n"]:
+    s.sendall(cmd); print(reply())
+s.sendall(b"Subject: a\r\n\r\nx\n.\r\nMAIL FROM:<evil@outside.test>\r\n"
+          b"RCPT TO:<staff@city.example.lg.jp>\r\nDATA\r\nSubject: smuggled\r\n\r\n.\r\n")
+print(reply())
+s.sendall(b"QUIT\r\n"); print(reply())
+PY
+check "smuggled message refused with 550 5.5.2" grep -q "^550 5.5.2" "$work/smuggle.out"
+
+stop_relay
+kill "$sink_pid"; wait "$sink_pid" 2>/dev/null
+dumps=$(grep -l -i "^Message-ID: <e2e-one@outside.test>" "$work"/sink1/m.* 2>/dev/null | wc -l)
+check "the sanitized message arrived exactly once (found $dumps)" test "$dumps" -eq 1
+check "nothing else arrived (no smuggled message)" test "$(ls "$work"/sink1 | wc -l)" -eq 1
+dump=$(ls "$work"/sink1/m.* 2>/dev/null | head -1)
+check "it carries X-Mugai-Status" grep -q -i "^X-Mugai-Status:" "$dump"
+# Decode every part: the text survives, the script and the executable do not.
+python3 - "$dump" >"$work/parts.out" 2>&1 <<'PY'
+import email, sys
+from email import policy
+msg = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=policy.default)
+for part in msg.walk():
+    if part.is_multipart():
+        continue
+    body = part.get_payload(decode=True) or b""
+    print("PART", part.get_content_type(), part.get_filename())
+    print(body.decode("utf-8", "replace"))
+PY
+check "the text survives" grep -q "Please pay" "$work/parts.out"
+check "the script is gone" bash -c "! grep -q -i 'alert(1)' '$work/parts.out'"
+check "the executable is gone" bash -c "! grep -q 'PART .* attach.exe' '$work/parts.out' && ! grep -q 'not really a program' '$work/parts.out'"
+check "the notice names the executable" grep -q "attach.exe" "$work/parts.out"
+check "the envelope recipient is kept" grep -q "X-Rcpt-Args: <staff@city.example.lg.jp>" "$dump"
+check "one original kept" test "$(ls "$work"/spool1/originals | wc -l)" -eq 1
+original=$(ls "$work"/spool1/originals)
+check "the notice names the original ID" grep -q "${original%.eml}" "$dump"
+check "the original still has the script" grep -q "<script>" "$work/spool1/originals/$original"
+for q in incoming outgoing deferred held tmp; do
+  check "spool $q/ is empty after the drain" test -z "$(ls -A "$work/spool1/$q")"
+done
+
+# --- 2. smtp-source: 200 messages over 10 parallel sessions, each at the sink exactly once. ---
+sink_port=$(free_port)
+start_sink "$work/sink2" "$sink_port"
+start_relay --next-hop "smtp://127.0.0.1:$sink_port" --spool "$work/spool2" \
+  --accept-domain example.jp
+smtp-source -m 200 -s 10 -f a@outside.test -t u@example.jp -M client.test \
+  "127.0.0.1:$relay_port" >"$work/source.out" 2>&1
+check "smtp-source finished without error: $(head -c 300 "$work/source.out")" \
+  test ! -s "$work/source.out"
+stop_relay
+kill "$sink_pid"; wait "$sink_pid" 2>/dev/null
+grep -h -i "^Message-ID:" "$work"/sink2/m.* 2>/dev/null | sort >"$work/ids"
+total=$(wc -l <"$work/ids")
+unique=$(sort -u "$work/ids" | wc -l)
+check "200 messages at the sink (found $total)" test "$total" -eq 200
+check "every Message-ID exactly once ($unique unique of $total)" test "$unique" -eq "$total"
+check "the relay logged 200 queued" test "$(grep -c "queued id=" "$work/relay.log")" -ge 201
+
+# --- 3. Maildir next hop, restart on the same spool. ------------------------------------------
+start_relay --next-hop "maildir:$work/maildir" --spool "$work/spool2" --accept-domain example.jp
+swaks --server "127.0.0.1:$relay_port" --from a@outside.test --to u@example.jp \
+  --header "Message-Id: <e2e-maildir@outside.test>" >"$work/swaks3.out" 2>&1
+check "swaks via maildir relay got 250" grep -q "<-  250 2.0.0 Ok: queued as" "$work/swaks3.out"
+stop_relay
+check "one message in the maildir" test "$(ls "$work/maildir/new" | wc -l)" -eq 1
+check "the maildir message verifies" bash -c "\"$MUGAI\" verify \"$work/maildir/new/\"* >/dev/null"
+
+echo "relay e2e: $passes passed, $fails failed"
+[ "$fails" -eq 0 ]

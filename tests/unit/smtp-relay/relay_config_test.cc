@@ -1,0 +1,82 @@
+// The relay's config: relay.* keys next to the pipeline's keys in one file, next-hop and
+// listen syntax, and errors that name the file and line.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "smtp-relay/relay_config.h"
+
+using namespace mugai;
+using namespace mugai::relay;
+
+namespace {
+
+std::string errorOf(const std::string& text) {
+  RelayConfig c;
+  core::Policy p;
+  try {
+    loadConfigText(text, "r.conf", c, p);
+  } catch (const core::ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_SUITE("smtp-relay config") {
+  TEST_CASE("relay config: relay keys and policy keys share one file") {
+    RelayConfig c;
+    core::Policy p;
+    loadConfigText("subject_tag = \"[無害化] \"\n"
+                   "relay.listen = 0.0.0.0:25\n"
+                   "relay.next_hop = smtp://10.0.0.5:25, smtp://10.0.0.6:2525, maildir:/var/mail/x\n"
+                   "relay.accept_domains = City.Example.LG.JP, example.jp  # both\n"
+                   "relay.max_recipients = 50\n"
+                   "limit.max_message_bytes = 1000\n",
+                   "r.conf", c, p);
+    CHECK(p.subjectTag == "[無害化] ");
+    CHECK(c.listenHost == "0.0.0.0");
+    CHECK(c.listenPort == 25);
+    REQUIRE(c.nextHops.size() == 3);
+    CHECK(c.nextHops[1].port == 2525);
+    CHECK(c.nextHops[2].kind == NextHop::Kind::Maildir);
+    CHECK(c.nextHops[2].dir == "/var/mail/x");
+    CHECK(c.session.acceptDomains == std::set<std::string>{"city.example.lg.jp", "example.jp"});
+    CHECK(c.session.limits.maxRecipients == 50);
+    CHECK(c.session.limits.maxMessageBytes == 1000);  // the pipeline's limit, at the door
+  }
+
+  TEST_CASE("relay config: errors name the file and the line") {
+    CHECK(errorOf("\n\nrelay.bogus = 1\n") == "r.conf:3: unknown key 'relay.bogus'");
+    CHECK(errorOf("relay.max_recipients = 0\n") == "r.conf:1: bad value for 'relay.max_recipients'");
+    CHECK(errorOf("relay.max_recipients = -1\n").find("r.conf:1:") == 0);
+    CHECK(errorOf("relay.listen = nowhere\n").find("r.conf:1:") == 0);
+    CHECK(errorOf("relay.next_hop = ftp://x\n").find("r.conf:1: bad next hop") == 0);
+    CHECK(errorOf("relay.accept_domains = a@b\n").find("r.conf:1: bad domain") == 0);
+    CHECK(errorOf("relay.max_command_line = 100\n").find("r.conf:1:") == 0);  // below RFC 512
+    // Line numbers of policy errors are kept although relay lines were taken out.
+    CHECK(errorOf("relay.workers = 2\nbogus = 1\n") == "r.conf:2: unknown key 'bogus'");
+    CHECK(errorOf("relay.retry_min_s = 100\nrelay.retry_max_s = 10\n").find("retry_max_s") !=
+          std::string::npos);
+  }
+
+  TEST_CASE("relay config: next hops and listen addresses") {
+    NextHop h;
+    CHECK(parseNextHop("smtp://127.0.0.1:25", h));
+    CHECK(h.text() == "smtp://127.0.0.1:25");
+    CHECK(parseNextHop("mx.example.lg.jp:2525", h));
+    CHECK(h.port == 2525);
+    CHECK(parseNextHop("smtp://[::1]:25", h));
+    CHECK(h.host == "::1");
+    CHECK_FALSE(parseNextHop("smtp://host", h));
+    CHECK_FALSE(parseNextHop("smtp://host:0", h));
+    CHECK_FALSE(parseNextHop("smtp://host:65536", h));
+    CHECK_FALSE(parseNextHop("maildir:", h));
+    std::string host;
+    std::uint16_t port = 1;
+    CHECK(parseHostPort("127.0.0.1:0", host, port));
+    CHECK(port == 0);
+    CHECK_FALSE(parseHostPort(":25", host, port));
+  }
+}
