@@ -199,5 +199,90 @@ stop_relay
 check "one message in the maildir" test "$(ls "$work/maildir/new" | wc -l)" -eq 1
 check "the maildir message verifies" bash -c "\"$MUGAI\" verify \"$work/maildir/new/\"* >/dev/null"
 
+# --- 4. The next hop refuses: 5xx recipients are held, 4xx ones deferred; nothing is lost. ----
+for mode in f r; do
+  sink_port=$(free_port)
+  start_sink "$work/sink4$mode" "$sink_port" -$mode RCPT
+  start_relay --next-hop "smtp://127.0.0.1:$sink_port" --spool "$work/spool4$mode" \
+    --accept-domain example.jp
+  swaks --server "127.0.0.1:$relay_port" --from a@outside.test --to u@example.jp \
+    --header "Message-Id: <e2e-refused-$mode@outside.test>" >"$work/swaks4$mode.out" 2>&1
+  check "swaks got 250 (sink -$mode RCPT)" grep -q "<-  250 2.0.0" "$work/swaks4$mode.out"
+  stop_relay
+  kill "$sink_pid"; wait "$sink_pid" 2>/dev/null
+  if [ "$mode" = f ]; then
+    check "a 5xx recipient is held" test "$(ls "$work/spool4f/held" | wc -l)" -eq 1
+    check "the held entry says why" grep -q "^note: permanent failure: RCPT: 5" "$work"/spool4f/held/*
+    check "nothing is left to deliver" \
+      test -z "$(ls -A "$work/spool4f/deferred")$(ls -A "$work/spool4f/outgoing")"
+  else
+    check "a 4xx recipient is deferred" test "$(ls "$work/spool4r/deferred" | wc -l)" -eq 1
+    check "the deferred entry counts the attempt" grep -q "^attempts: 1" "$work"/spool4r/deferred/*
+    check "nothing is held" test -z "$(ls -A "$work/spool4r/held")"
+  fi
+done
+
+# --- 5. kill -9 under load, restart on the same spool: every acknowledged message arrives. ---
+sink_port=$(free_port)
+start_sink "$work/sink5" "$sink_port"
+start_relay --next-hop "smtp://127.0.0.1:$sink_port" --spool "$work/spool5" \
+  --accept-domain example.jp
+# Four clients send until the relay dies; the relay is killed right after the 80th 250, by the
+# client that received it. Every Message-ID that got a 250 is written to acked.txt.
+python3 - "$relay_port" "$relay_pid" "$work/acked.txt" >"$work/crash.out" 2>&1 <<'PY'
+import os, signal, socket, sys, threading
+port, pid, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+acked, lock, killed = [], threading.Lock(), threading.Event()
+
+def reply(f):
+    line = f.readline()
+    while line[3:4] == b"-":
+        line = f.readline()
+    if len(line) < 3:
+        raise ConnectionError("closed")
+    return line
+
+def client(n):
+    i = 0
+    while not killed.is_set():
+        i += 1
+        mid = "<crash-%d-%d@outside.test>" % (n, i)
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=30)
+            f = s.makefile("rb")
+            reply(f)
+            for cmd in ["EHLO c", "MAIL FROM:<a@outside.test>", "RCPT TO:<u@example.jp>", "DATA"]:
+                s.sendall(cmd.encode() + b"\r\n")
+                reply(f)
+            s.sendall(("Message-Id: %s\r\nSubject: crash\r\n\r\nbody %d\r\n.\r\n" % (mid, i)).encode())
+            if reply(f).startswith(b"250"):
+                with lock:
+                    acked.append(mid)
+                    if len(acked) == 80:
+                        os.kill(pid, signal.SIGKILL)
+                        killed.set()
+            s.close()
+        except (OSError, ConnectionError):
+            if killed.is_set():
+                return
+
+threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
+for t in threads: t.start()
+for t in threads: t.join()
+with open(out, "w") as f:
+    f.write("\n".join(acked) + "\n")
+PY
+wait "$relay_pid" 2>/dev/null
+acked=$(grep -c . "$work/acked.txt")
+check "the clients saw at least 80 acknowledgements before the kill ($acked)" test "$acked" -ge 80
+start_relay --next-hop "smtp://127.0.0.1:$sink_port" --spool "$work/spool5" \
+  --accept-domain example.jp
+stop_relay
+kill "$sink_pid"; wait "$sink_pid" 2>/dev/null
+grep -h -i "^Message-ID:" "$work"/sink5/m.* | sed 's/^[^:]*: *//' | sort -u >"$work/arrived.txt"
+missing=$(sort -u "$work/acked.txt" | comm -23 - "$work/arrived.txt" | grep -c .)
+check "every acknowledged message arrived after kill -9 and restart ($missing missing of $acked)" \
+  test "$missing" -eq 0
+
 echo "relay e2e: $passes passed, $fails failed"
 [ "$fails" -eq 0 ]
