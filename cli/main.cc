@@ -19,6 +19,7 @@
 #include "core/pipeline.h"
 #include "core/policy.h"
 #include "smtp-relay/relay.h"
+#include "smtp-relay/relay_config.h"
 
 namespace fs = std::filesystem;
 using mugai::core::Outcome;
@@ -171,7 +172,11 @@ Args parseArgs(int argc, char** argv, int first) {
 Policy loadPolicy(const std::string& config) {
   if (config.empty()) return Policy::defaults();
   try {
-    return Policy::fromFile(config);
+    // The relay's loader: the same file may carry relay.* keys, which are checked and ignored here.
+    mugai::relay::RelayConfig relayConfig;
+    Policy policy;
+    mugai::relay::loadConfigFile(config, relayConfig, policy);
+    return policy;
   } catch (const mugai::core::ConfigError& e) {
     std::cerr << "mugai: config error: " << e.what() << "\n";
     std::exit(2);

@@ -61,7 +61,8 @@ class Connection {
   }
   void send(std::string_view data) {
     while (!data.empty()) {
-      const int n = socket_.sendBytes(data.data(), static_cast<int>(std::min<std::size_t>(data.size(), 1 << 20)));
+      const auto chunk = static_cast<int>(std::min<std::size_t>(data.size(), 1 << 20));
+      const int n = socket_.sendBytes(data.data(), chunk);
       if (n <= 0) throw ProtocolError("next hop stopped reading");
       data.remove_prefix(static_cast<std::size_t>(n));
     }

@@ -324,7 +324,8 @@ std::uint16_t RelayCore::start() {
   logLine("spool " + spool_.root().string() + " recovered: " + std::to_string(rec.incoming.size()) +
           " to sanitize, " + std::to_string(rec.outgoing.size()) + " to deliver, " +
           std::to_string(rec.deferred.size()) + " deferred, " + std::to_string(rec.tempRemoved) +
-          " temp files removed, " + std::to_string(rec.staleIncoming) + " finished inputs removed, " +
+          " temp files removed, " + std::to_string(rec.staleIncoming) +
+          " finished inputs removed, " +
           std::to_string(rec.corrupt) + " corrupt");
   for (const auto& id : rec.incoming) incoming_.push(id);
   for (const auto& id : rec.outgoing) ready_.push({Queue::Outgoing, id});
@@ -410,8 +411,9 @@ void RelayCore::sanitizeOne(const std::string& id) {
   const std::string messageId = messageIdOf(entry->message);
   if (!outcome.delivered) {
     SpoolEntry held = *entry;
+    const std::string& detail = outcome.report.heldDetail;
     hold(std::move(held), "pipeline held: " + outcome.report.heldReason +
-                              (outcome.report.heldDetail.empty() ? "" : " (" + outcome.report.heldDetail + ")"));
+                              (detail.empty() ? "" : " (" + detail + ")"));
     if (spool_.exists(Queue::Held, id)) spool_.remove(Queue::Incoming, id);
     return;
   }
@@ -526,7 +528,8 @@ void RelayCore::schedulerLoop() {
       ready_.push({Queue::Deferred, id});
       continue;
     }
-    scheduleCv_.wait_until(lock, std::chrono::system_clock::from_time_t(static_cast<std::time_t>(due)));
+    scheduleCv_.wait_until(
+        lock, std::chrono::system_clock::from_time_t(static_cast<std::time_t>(due)));
   }
 }
 
@@ -543,7 +546,8 @@ Relay::~Relay() { stop(); }
 std::uint16_t Relay::start() { return impl_->core.start(); }
 
 void Relay::reload(RelayConfig config, core::Policy policy) {
-  impl_->core.replace(std::make_shared<const Settings>(Settings{std::move(config), std::move(policy)}));
+  impl_->core.replace(
+      std::make_shared<const Settings>(Settings{std::move(config), std::move(policy)}));
 }
 
 void Relay::stop() { impl_->core.stop(); }

@@ -13,7 +13,9 @@ namespace {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
+    s.remove_suffix(1);
+  }
   return s;
 }
 
@@ -138,7 +140,9 @@ void loadConfigText(std::string_view text, std::string_view source, RelayConfig&
       config.nextHops.clear();
       for (const auto& item : splitList(v)) {
         NextHop hop;
-        if (!parseNextHop(item, hop)) fail("bad next hop '" + item + "' (smtp://HOST:PORT or maildir:DIR)");
+        if (!parseNextHop(item, hop)) {
+          fail("bad next hop '" + item + "' (smtp://HOST:PORT or maildir:DIR)");
+        }
         config.nextHops.push_back(hop);
       }
       ok = !config.nextHops.empty();

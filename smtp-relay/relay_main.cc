@@ -39,7 +39,9 @@ void buildSettings(const Flags& f, RelayConfig& config, core::Policy& policy) {
     config.nextHops.clear();
     for (const auto& h : f.nextHops) {
       NextHop hop;
-      if (!parseNextHop(h, hop)) bad("--next-hop must be smtp://HOST:PORT or maildir:DIR, not '" + h + "'");
+      if (!parseNextHop(h, hop)) {
+        bad("--next-hop must be smtp://HOST:PORT or maildir:DIR, not '" + h + "'");
+      }
       config.nextHops.push_back(hop);
     }
   }
@@ -49,7 +51,9 @@ void buildSettings(const Flags& f, RelayConfig& config, core::Policy& policy) {
     for (auto d : f.acceptDomains) {
       for (auto& c : d) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       if (!d.empty() && d.back() == '.') d.pop_back();
-      if (d.empty() || d.find_first_of(" @/[]") != std::string::npos) bad("bad --accept-domain '" + d + "'");
+      if (d.empty() || d.find_first_of(" @/[]") != std::string::npos) {
+        bad("bad --accept-domain '" + d + "'");
+      }
       config.session.acceptDomains.insert(d);
     }
   }

@@ -313,7 +313,8 @@ void Session::onLine(std::string_view line, bool more, std::string& out) {
 
 void Session::cmdHelo(std::string_view arg, bool extended, std::string& out) {
   if (arg.empty() || arg.size() > 255 || !std::all_of(arg.begin(), arg.end(), isPrintable)) {
-    return reply(out, Status::SyntaxError, extended ? "Syntax: EHLO hostname" : "Syntax: HELO hostname");
+    return reply(out, Status::SyntaxError,
+                 extended ? "Syntax: EHLO hostname" : "Syntax: HELO hostname");
   }
   resetTransaction();
   state_ = State::Ready;
@@ -372,7 +373,9 @@ void Session::cmdMail(std::string_view arg, std::string& out) {
 
 void Session::cmdRcpt(std::string_view arg, std::string& out) {
   if (state_ != State::Mail) return reply(out, Status::BadSequence, "Need MAIL command");
-  if (!startsWithNoCase(arg, "TO:")) return reply(out, Status::SyntaxError, "Syntax: RCPT TO:<address>");
+  if (!startsWithNoCase(arg, "TO:")) {
+    return reply(out, Status::SyntaxError, "Syntax: RCPT TO:<address>");
+  }
   std::string address;
   std::string_view params;
   if (!parsePath(arg.substr(3), config_.limits.maxAddress, false, address, params)) {

@@ -182,7 +182,9 @@ bool isQueueId(std::string_view id) {
          });
 }
 
-int FileOps::openFile(const char* path, int flags, mode_t mode) { return ::open(path, flags, mode); }
+int FileOps::openFile(const char* path, int flags, mode_t mode) {
+  return ::open(path, flags, mode);
+}
 ssize_t FileOps::writeSome(int fd, const void* data, std::size_t size) {
   return ::write(fd, data, size);
 }
@@ -190,7 +192,8 @@ int FileOps::syncFile(int fd) { return ::fsync(fd); }
 int FileOps::closeFile(int fd) { return ::close(fd); }
 int FileOps::renameFile(const char* from, const char* to) { return ::rename(from, to); }
 
-Spool::Spool(fs::path root, FileOps* ops) : root_(std::move(root)), ops_(ops ? ops : &defaultOps_) {}
+Spool::Spool(fs::path root, FileOps* ops)
+    : root_(std::move(root)), ops_(ops ? ops : &defaultOps_) {}
 
 void Spool::open() {
   for (const char* dir : {"tmp", "incoming", "outgoing", "deferred", "held", "corrupt",

@@ -179,7 +179,7 @@ TEST_SUITE("smtp-relay delivery") {
     });
     const DeliveryResult r =
         deliver({hopAt(server.port)},
-                entryFor({"ok@example.jp", "gone@example.jp", "busy@example.jp"}), "mugai.test", 30);
+                entryFor({"ok@example.jp", "gone@example.jp", "busy@example.jp"}), "m.test", 30);
     REQUIRE(r.recipients.size() == 3);
     CHECK(r.recipients[0].state == RcptState::Delivered);
     CHECK(r.recipients[1].state == RcptState::Failed);
@@ -237,7 +237,8 @@ TEST_SUITE("smtp-relay delivery") {
       ScriptedServer busy([](const std::string& cmd) {
         return std::string(cmd == "QUIT" ? "221 bye\r\n" : "250 ok\r\n");
       }, "421 4.3.2 busy\r\n");
-      const DeliveryResult r = deliver({hopAt(busy.port)}, entryFor({"a@example.jp"}), "m.test", 30);
+      const DeliveryResult r =
+          deliver({hopAt(busy.port)}, entryFor({"a@example.jp"}), "m.test", 30);
       CHECK(r.recipients[0].state == RcptState::Deferred);
     }
   }
@@ -248,7 +249,8 @@ TEST_SUITE("smtp-relay delivery") {
       if (cmd == "QUIT") return "221 bye\r\n";
       return "250 ok\r\n";
     });
-    const DeliveryResult r = deliver({hopAt(server.port)}, entryFor({"a@example.jp"}), "m.test", 30);
+    const DeliveryResult r =
+        deliver({hopAt(server.port)}, entryFor({"a@example.jp"}), "m.test", 30);
     CHECK(r.recipients[0].state == RcptState::Failed);
     server.join();
     for (const auto& c : server.commands) CHECK(c != "DATA");

@@ -2,6 +2,9 @@
 // listen syntax, and errors that name the file and line.
 #include <doctest/doctest.h>
 
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
 
 #include "smtp-relay/relay_config.h"
@@ -30,7 +33,8 @@ TEST_SUITE("smtp-relay config") {
     core::Policy p;
     loadConfigText("subject_tag = \"[無害化] \"\n"
                    "relay.listen = 0.0.0.0:25\n"
-                   "relay.next_hop = smtp://10.0.0.5:25, smtp://10.0.0.6:2525, maildir:/var/mail/x\n"
+                   "relay.next_hop = smtp://10.0.0.5:25, smtp://10.0.0.6:2525, "
+                   "maildir:/var/mail/x\n"
                    "relay.accept_domains = City.Example.LG.JP, example.jp  # both\n"
                    "relay.max_recipients = 50\n"
                    "limit.max_message_bytes = 1000\n",
@@ -49,7 +53,8 @@ TEST_SUITE("smtp-relay config") {
 
   TEST_CASE("relay config: errors name the file and the line") {
     CHECK(errorOf("\n\nrelay.bogus = 1\n") == "r.conf:3: unknown key 'relay.bogus'");
-    CHECK(errorOf("relay.max_recipients = 0\n") == "r.conf:1: bad value for 'relay.max_recipients'");
+    CHECK(errorOf("relay.max_recipients = 0\n") ==
+          "r.conf:1: bad value for 'relay.max_recipients'");
     CHECK(errorOf("relay.max_recipients = -1\n").find("r.conf:1:") == 0);
     CHECK(errorOf("relay.listen = nowhere\n").find("r.conf:1:") == 0);
     CHECK(errorOf("relay.next_hop = ftp://x\n").find("r.conf:1: bad next hop") == 0);
@@ -78,5 +83,30 @@ TEST_SUITE("smtp-relay config") {
     CHECK(parseHostPort("127.0.0.1:0", host, port));
     CHECK(port == 0);
     CHECK_FALSE(parseHostPort(":25", host, port));
+  }
+
+  TEST_CASE("relay config: the example documents every relay key and parses uncommented") {
+    std::ifstream in(std::string(MUGAI_SOURCE_DIR) + "/deploy/mugai-relay.conf.example");
+    REQUIRE(in);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (const char* key : {"listen", "next_hop", "spool", "accept_domains", "hostname",
+                            "max_connections", "max_connections_per_client", "max_recipients",
+                            "max_errors", "max_hops", "max_command_line", "max_data_line",
+                            "command_timeout_s", "data_timeout_s", "workers", "delivery_threads",
+                            "delivery_timeout_s", "retry_min_s", "retry_max_s",
+                            "queue_lifetime_s"}) {
+      CAPTURE(key);
+      CHECK(text.find(std::string("#relay.") + key + " = ") != std::string::npos);
+      // And the loader knows it: an unknown key would be an error.
+      CHECK(errorOf(std::string("relay.") + key + " = x\n").find("unknown key") ==
+            std::string::npos);
+    }
+    std::istringstream lines(text);
+    std::string line;
+    std::string uncommented;
+    while (std::getline(lines, line)) {
+      if (line.rfind("#relay.", 0) == 0) uncommented += line.substr(1) + "\n";
+    }
+    CHECK(errorOf(uncommented) == "");
   }
 }

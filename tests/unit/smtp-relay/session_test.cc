@@ -60,7 +60,8 @@ int lastCode(const std::string& replies) {
 
 // A session already past EHLO, MAIL and one RCPT; ready for DATA.
 struct Dialog {
-  explicit Dialog(SessionConfig c = testConfig()) : config(std::move(c)), s(config, sink, "192.0.2.1", fixedClock) {
+  explicit Dialog(SessionConfig c = testConfig())
+      : config(std::move(c)), s(config, sink, "192.0.2.1", fixedClock) {
     REQUIRE(lastCode(s.greet()) == 220);
   }
   // Sends one line (CRLF appended) and returns the code of the last reply.
@@ -215,7 +216,9 @@ TEST_SUITE("smtp-relay session") {
     Dialog d(c);
     CHECK(d.cmd("EHLO c") == 250);
     CHECK(d.cmd("MAIL FROM:<a@b.test>") == 250);
-    for (int i = 0; i < 3; ++i) CHECK(d.cmd("RCPT TO:<u" + std::to_string(i) + "@example.jp>") == 250);
+    for (int i = 0; i < 3; ++i) {
+      CHECK(d.cmd("RCPT TO:<u" + std::to_string(i) + "@example.jp>") == 250);
+    }
     CHECK(d.s.feed("RCPT TO:<u9@example.jp>\r\n").find("452 4.5.3") == 0);
     CHECK(d.cmd("RCPT TO:<u0@example.jp>") == 250);  // a duplicate adds nothing
     CHECK(d.cmd("DATA") == 354);
