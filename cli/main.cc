@@ -72,7 +72,7 @@ relay
   the rebuilt message to the next hops in order (default: maildir:maildir). Prints
   "mugai relay: listening on HOST:PORT" when ready (port 0 picks a free one). SIGTERM drains
   and exits; SIGHUP reloads the config. Flags override the config file's relay.* keys
-  (deploy/mugai-relay.conf.example).
+  (deploy/mugai.conf.example).
 
 Config file: `key = value` lines; see deploy/mugai.conf.example for every key.
 

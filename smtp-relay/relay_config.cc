@@ -95,8 +95,6 @@ bool parseNextHop(const std::string& text, NextHop& hop) {
 
 void loadConfigText(std::string_view text, std::string_view source, RelayConfig& config,
                     core::Policy& policy) {
-  std::string rest;  // the non-relay lines, relay lines blanked (line numbers kept)
-  rest.reserve(text.size());
   std::string_view remaining = text;
   if (remaining.substr(0, 3) == "\xEF\xBB\xBF") remaining.remove_prefix(3);
   std::size_t lineNo = 0;
@@ -111,12 +109,7 @@ void loadConfigText(std::string_view text, std::string_view source, RelayConfig&
         line.empty() || line.front() == '#' || eq == std::string_view::npos
             ? std::string()
             : lower(trim(line.substr(0, eq)));
-    if (key.rfind("relay.", 0) != 0) {
-      rest.append(raw);
-      rest.push_back('\n');
-      continue;
-    }
-    rest.push_back('\n');
+    if (key.rfind("relay.", 0) != 0) continue;  // a pipeline key: Policy::fromConfig reads it
     const auto fail = [&](const std::string& what) {
       throw core::ConfigError(std::string(source) + ":" + std::to_string(lineNo) + ": " + what);
     };
@@ -197,7 +190,8 @@ void loadConfigText(std::string_view text, std::string_view source, RelayConfig&
   if (config.retryMaxS < config.retryMinS) {
     throw core::ConfigError(std::string(source) + ": relay.retry_max_s is below relay.retry_min_s");
   }
-  policy = core::Policy::fromConfig(rest, source);
+  // The whole text: Policy skips the relay lines, and its errors keep the file's line numbers.
+  policy = core::Policy::fromConfig(text, source);
   // The session enforces the pipeline's size limits at the door.
   config.session.limits.maxMessageBytes = policy.limits.maxMessageBytes;
   config.session.limits.maxHeaderBytes = static_cast<std::size_t>(policy.limits.maxHeaderBytes);

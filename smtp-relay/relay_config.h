@@ -1,8 +1,8 @@
 // The relay's settings: `relay.*` keys of the config file and the `mugai relay` flags.
 //
 // The relay reads the same config file as the pipeline. Lines whose key starts with "relay." are
-// parsed here (same syntax: `key = value`, `#` comments, optional double quotes); every other
-// line goes to core::Policy::fromConfig with its line number kept, so one file configures both
+// parsed here (same syntax: `key = value`, `#` comments, optional double quotes); the whole text
+// then goes to core::Policy::fromConfig, which skips the relay lines, so one file configures both
 // and an unknown key anywhere is still an error naming the file and line. Flags override the file.
 #pragma once
 

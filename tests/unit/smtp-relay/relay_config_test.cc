@@ -86,7 +86,8 @@ TEST_SUITE("smtp-relay config") {
   }
 
   TEST_CASE("relay config: the example documents every relay key and parses uncommented") {
-    std::ifstream in(std::string(MUGAI_SOURCE_DIR) + "/deploy/mugai-relay.conf.example");
+    // One example documents the whole file, pipeline and relay keys together.
+    std::ifstream in(std::string(MUGAI_SOURCE_DIR) + "/deploy/mugai.conf.example");
     REQUIRE(in);
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     for (const char* key : {"listen", "next_hop", "spool", "accept_domains", "hostname",
@@ -101,12 +102,22 @@ TEST_SUITE("smtp-relay config") {
       CHECK(errorOf(std::string("relay.") + key + " = x\n").find("unknown key") ==
             std::string::npos);
     }
+    // Every setting line, relay and pipeline alike, uncommented: the whole file loads.
     std::istringstream lines(text);
     std::string line;
     std::string uncommented;
+    int relayKeys = 0;
     while (std::getline(lines, line)) {
-      if (line.rfind("#relay.", 0) == 0) uncommented += line.substr(1) + "\n";
+      if (line.size() > 1 && line[0] == '#' && line[1] != ' ' &&
+          line.find(" = ") != std::string::npos) {
+        uncommented += line.substr(1) + "\n";
+        if (line.rfind("#relay.", 0) == 0) ++relayKeys;
+      }
     }
+    CHECK(relayKeys >= 20);
     CHECK(errorOf(uncommented) == "");
+    // A misspelt relay key in that file is still an error of the relay's loader.
+    CHECK(errorOf(uncommented + "relay.max_recipient = 5\n").find("unknown key") !=
+          std::string::npos);
   }
 }
