@@ -241,6 +241,12 @@ class SmtpConnection : public Poco::Net::TCPServerConnection {
     }
     const auto settings = core_.snapshot();
     const RelayConfig& config = settings->config;
+    // Before the connection limits: a refused network must not use up a client slot.
+    if (!inNetworks(client, config.clientNetworks)) {
+      sendAll(sock, formatReply(Status::ClientDenied));
+      logLine("refused connection from " + field(client) + ": not in relay.client_networks");
+      return;
+    }
     if (!core_.admit(client, config)) {
       sendAll(sock, formatReply(Status::TooManyConnections));
       logLine("refused connection from " + field(client) + ": connection limit");

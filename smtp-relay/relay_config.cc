@@ -149,6 +149,16 @@ void loadConfigText(std::string_view text, std::string_view source, RelayConfig&
         if (!isDomainName(d)) fail("bad domain '" + item + "' in relay.accept_domains");
         config.session.acceptDomains.insert(d);
       }
+    } else if (name == "client_networks") {
+      config.clientNetworks.clear();
+      for (const auto& item : splitList(v)) {
+        Network n;
+        if (!parseNetwork(item, n)) {
+          fail("bad network '" + item + "' in relay.client_networks (ADDRESS/BITS, host bits 0)");
+        }
+        config.clientNetworks.push_back(n);
+      }
+      ok = !config.clientNetworks.empty();
     } else if (name == "hostname") {
       ok = isDomainName(lower(v));
       config.session.hostname = v;

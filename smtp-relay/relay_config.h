@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/policy.h"
+#include "smtp-relay/network.h"
 #include "smtp-relay/session.h"
 
 namespace mugai::relay {
@@ -30,6 +31,8 @@ struct RelayConfig {
   std::vector<NextHop> nextHops;    ///< tried in order (failover)
   std::string spoolDir = "spool";
   SessionConfig session;            ///< hostname, accepted domains, session limits
+  /// Clients allowed to connect; others get 554 5.7.1 at connect. Never empty.
+  std::vector<Network> clientNetworks = loopbackNetworks();
   std::uint32_t maxConnections = 100;
   std::uint32_t maxConnectionsPerClient = 20;
   std::uint32_t commandTimeoutS = 300;  ///< RFC 5321 4.5.3.2.7: at least 5 minutes

@@ -284,5 +284,27 @@ missing=$(sort -u "$work/acked.txt" | comm -23 - "$work/arrived.txt" | grep -c .
 check "every acknowledged message arrived after kill -9 and restart ($missing missing of $acked)" \
   test "$missing" -eq 0
 
+# --- 6. Client networks: a client outside relay.client_networks gets 554 5.7.1 at connect. ---
+# Every 127.x address is this machine, so binding the client to 127.0.0.2 gives a second client.
+first_reply() {  # source-address: prints the relay's first reply line to a client from there
+  python3 - "$relay_port" "$1" <<'PY'
+import socket, sys
+s = socket.socket()
+s.bind((sys.argv[2], 0))
+s.connect(("127.0.0.1", int(sys.argv[1])))
+print(s.makefile("rb").readline().decode().strip())
+PY
+}
+printf 'relay.client_networks = 127.0.0.2/32\n' >"$work/nets.conf"
+start_relay --config "$work/nets.conf" --next-hop "maildir:$work/maildir6" \
+  --spool "$work/spool6" --accept-domain example.jp
+reply=$(first_reply 127.0.0.1)
+check "a client outside the networks gets 554 5.7.1 ('$reply')" grep -q "^554 5.7.1 " <<<"$reply"
+reply=$(first_reply 127.0.0.2)
+check "a client inside the networks gets the greeting ('$reply')" grep -q "^220 " <<<"$reply"
+check "the refusal is logged" grep -q "refused connection from 127.0.0.1: not in relay" \
+  "$work/relay.log"
+stop_relay
+
 echo "relay e2e: $passes passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -85,12 +85,52 @@ TEST_SUITE("smtp-relay config") {
     CHECK_FALSE(parseHostPort(":25", host, port));
   }
 
+  TEST_CASE("relay config: client networks default to loopback and are read as CIDR") {
+    RelayConfig c;
+    CHECK(inNetworks("127.0.0.1", c.clientNetworks));
+    CHECK(inNetworks("127.255.0.9", c.clientNetworks));
+    CHECK(inNetworks("::1", c.clientNetworks));
+    CHECK_FALSE(inNetworks("10.0.0.1", c.clientNetworks));
+    CHECK_FALSE(inNetworks("::2", c.clientNetworks));
+    core::Policy p;
+    loadConfigText("relay.client_networks = 192.0.2.0/24, 2001:db8::/32, 198.51.100.7\n", "r.conf",
+                   c, p);
+    REQUIRE(c.clientNetworks.size() == 3);
+    CHECK_FALSE(inNetworks("127.0.0.1", c.clientNetworks));  // the list replaces the default
+    CHECK(inNetworks("192.0.2.255", c.clientNetworks));
+    CHECK_FALSE(inNetworks("192.0.3.0", c.clientNetworks));
+    CHECK(inNetworks("::ffff:192.0.2.1", c.clientNetworks));  // a dual-stack socket's view
+    CHECK(inNetworks("2001:db8:ffff::1", c.clientNetworks));
+    CHECK_FALSE(inNetworks("2001:db9::1", c.clientNetworks));
+    CHECK(inNetworks("198.51.100.7", c.clientNetworks));
+    CHECK_FALSE(inNetworks("198.51.100.6", c.clientNetworks));
+    CHECK_FALSE(inNetworks("not an address", c.clientNetworks));
+    CHECK_FALSE(inNetworks("", c.clientNetworks));
+    for (const char* bad : {"10.0.0.1/8", "10.0.0.0/33", "10.0.0.0/", "10.0.0/8", "::1/129",
+                            "example.jp", "10.0.0.0/8x", "10.0.0.0/-1"}) {
+      CAPTURE(bad);
+      CHECK(errorOf(std::string("relay.client_networks = ") + bad + "\n")
+                .find("r.conf:1: bad network") == 0);
+    }
+    CHECK(errorOf("relay.client_networks = ,\n") ==
+          "r.conf:1: bad value for 'relay.client_networks'");
+    Network any;
+    REQUIRE(parseNetwork("0.0.0.0/0", any));
+    CHECK(inNetworks("203.0.113.1", {any}));
+    CHECK_FALSE(inNetworks("2001:db8::1", {any}));  // IPv4 "everything" is not IPv6
+    Network odd;
+    REQUIRE(parseNetwork("10.128.0.0/9", odd));
+    CHECK(inNetworks("10.200.1.1", {odd}));
+    CHECK_FALSE(inNetworks("10.127.1.1", {odd}));
+  }
+
   TEST_CASE("relay config: the example documents every relay key and parses uncommented") {
     // One example documents the whole file, pipeline and relay keys together.
     std::ifstream in(std::string(MUGAI_SOURCE_DIR) + "/deploy/mugai.conf.example");
     REQUIRE(in);
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    for (const char* key : {"listen", "next_hop", "spool", "accept_domains", "hostname",
+    for (const char* key : {"listen", "next_hop", "spool", "accept_domains", "client_networks",
+                            "hostname",
                             "max_connections", "max_connections_per_client", "max_recipients",
                             "max_errors", "max_hops", "max_command_line", "max_data_line",
                             "command_timeout_s", "data_timeout_s", "workers", "delivery_threads",
