@@ -37,6 +37,7 @@ Usage:
   mugai limits [--config FILE]
   mugai relay [--listen HOST:PORT] [--next-hop smtp://HOST:PORT | maildir:DIR]...
               [--spool DIR] [--accept-domain DOMAIN]... [--hostname NAME] [--config FILE]
+  mugai queue [--spool DIR | --config FILE] list | show ID | flush | delete ID
   mugai --help | --version
 
 sanitize
@@ -71,8 +72,14 @@ relay
   after fsync), sanitizes every message, keeps the original under SPOOL/originals/, and delivers
   the rebuilt message to the next hops in order (default: maildir:maildir). Prints
   "mugai relay: listening on HOST:PORT" when ready (port 0 picks a free one). SIGTERM drains
-  and exits; SIGHUP reloads the config. Flags override the config file's relay.* keys
-  (deploy/mugai.conf.example).
+  and exits; SIGHUP reloads the config; SIGUSR1 retries deferred mail now. Flags override the
+  config file's relay.* keys (deploy/mugai.conf.example).
+
+queue
+  The relay's spool (--spool, else relay.spool of --config, else ./spool), beside a running
+  relay or not. list: one line per queued message (queue, size, attempts, next retry, envelope,
+  last error). show ID: the queue file (envelope, then the message). delete ID: removes it.
+  flush: the running relay retries every deferred message now (without one: at its next start).
 
 Config file: `key = value` lines; see deploy/mugai.conf.example for every key.
 
@@ -334,6 +341,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "relay") return mugai::relay::runRelayCommand(argc, argv, 2);
+  if (cmd == "queue") return mugai::relay::runQueueCommand(argc, argv, 2);
   const Args a = parseArgs(argc, argv, 2);
   if (cmd == "sanitize") {
     const Policy policy = loadPolicy(a.config);

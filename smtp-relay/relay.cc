@@ -184,6 +184,7 @@ class RelayCore : public MessageSink {
 
   std::uint16_t start();
   void stop();
+  std::size_t flushDeferred();
 
  private:
   void workerLoop();
@@ -326,6 +327,11 @@ class ConnectionFactory : public Poco::Net::TCPServerConnectionFactory {
 
 std::uint16_t RelayCore::start() {
   spool_.open();
+  long holder = 0;
+  if (!spool_.tryLock(holder)) {
+    throw std::runtime_error("spool " + spool_.root().string() + " is in use by process " +
+                             std::to_string(holder) + " (one relay per spool)");
+  }
   const Spool::Recovery rec = spool_.recover(logLine);
   logLine("spool " + spool_.root().string() + " recovered: " + std::to_string(rec.incoming.size()) +
           " to sanitize, " + std::to_string(rec.outgoing.size()) + " to deliver, " +
@@ -539,6 +545,19 @@ void RelayCore::schedulerLoop() {
   }
 }
 
+std::size_t RelayCore::flushDeferred() {
+  // Straight to the delivery queue under the schedule's lock: a message waiting for its retry
+  // is in the schedule exactly once and leaves it here, so a flush never starts a second,
+  // concurrent delivery of a message already on its way. And once this returns, a SIGTERM's
+  // drain delivers them too (it empties the delivery queue).
+  std::lock_guard<std::mutex> lock(scheduleMutex_);
+  const std::size_t n = schedule_.size();
+  for (const auto& [when, id] : schedule_) ready_.push({Queue::Deferred, id});
+  schedule_.clear();
+  logLine("flush: " + std::to_string(n) + " deferred message(s) queued for delivery now");
+  return n;
+}
+
 struct Relay::Impl {
   Impl(RelayConfig config, core::Policy policy) : core(std::move(config), std::move(policy)) {}
   RelayCore core;
@@ -555,6 +574,8 @@ void Relay::reload(RelayConfig config, core::Policy policy) {
   impl_->core.replace(
       std::make_shared<const Settings>(Settings{std::move(config), std::move(policy)}));
 }
+
+std::size_t Relay::flush() { return impl_->core.flushDeferred(); }
 
 void Relay::stop() { impl_->core.stop(); }
 

@@ -36,6 +36,9 @@ class Relay {
   /// Replaces the policy and session settings for new sessions and messages (SIGHUP). Listener
   /// address, spool and thread counts need a restart.
   void reload(RelayConfig config, core::Policy policy);
+  /// Queues every deferred message for delivery now, whatever its retry time (SIGUSR1, sent by
+  /// `mugai queue flush`). Returns how many.
+  std::size_t flush();
   /// Drains as described above and returns when every thread has stopped.
   void stop();
 
@@ -47,5 +50,9 @@ class Relay {
 /// `mugai relay …`: parses flags and config, runs until SIGTERM/SIGINT (drain) with SIGHUP
 /// reloading the config. Returns the process exit status.
 int runRelayCommand(int argc, char** argv, int first);
+
+/// `mugai queue [--spool DIR | --config FILE] list|show ID|flush|delete ID`: the spool for the
+/// administrator (smtp-relay/queue_main.cc). Returns the process exit status.
+int runQueueCommand(int argc, char** argv, int first);
 
 }  // namespace mugai::relay

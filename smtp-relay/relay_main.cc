@@ -1,5 +1,6 @@
 // `mugai relay`: flags, config file, signals. The flags override the config file's relay.* keys;
-// SIGHUP re-reads the file and re-applies the same flags, so a reload never undoes a flag.
+// SIGHUP re-reads the file and re-applies the same flags, so a reload never undoes a flag;
+// SIGUSR1 retries every deferred message now (`mugai queue flush`).
 #include <signal.h>
 
 #include <cstdio>
@@ -110,6 +111,7 @@ int runRelayCommand(int argc, char** argv, int first) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
@@ -134,6 +136,8 @@ int runRelayCommand(int argc, char** argv, int first) {
   for (;;) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
+    // The outcome of SIGHUP and SIGUSR1 also goes to stdout, after the work is done, so that a
+    // script (and the tests) can wait for the event instead of guessing a delay.
     if (sig == SIGHUP) {
       RelayConfig next;
       core::Policy nextPolicy;
@@ -141,9 +145,16 @@ int runRelayCommand(int argc, char** argv, int first) {
         buildSettings(f, next, nextPolicy);
         relay.reload(std::move(next), std::move(nextPolicy));
         std::cerr << "mugai relay: config reloaded\n";
+        std::cout << "mugai relay: config reloaded" << std::endl;
       } catch (const core::ConfigError& e) {
         std::cerr << "mugai relay: config NOT reloaded, keeping the old one: " << e.what() << "\n";
+        std::cout << "mugai relay: config NOT reloaded" << std::endl;
       }
+      continue;
+    }
+    if (sig == SIGUSR1) {
+      const std::size_t n = relay.flush();
+      std::cout << "mugai relay: flush: " << n << " queued for delivery" << std::endl;
       continue;
     }
     std::cerr << "mugai relay: signal " << sig << ": draining\n";

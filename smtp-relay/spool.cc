@@ -4,6 +4,7 @@
 #include "smtp-relay/spool.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -194,6 +195,35 @@ int FileOps::renameFile(const char* from, const char* to) { return ::rename(from
 
 Spool::Spool(fs::path root, FileOps* ops)
     : root_(std::move(root)), ops_(ops ? ops : &defaultOps_) {}
+
+Spool::~Spool() {
+  if (lockFd_ >= 0) ::close(lockFd_);  // releases the flock
+}
+
+bool Spool::tryLock(long& holder) {
+  holder = 0;
+  if (lockFd_ >= 0) return true;
+  const fs::path path = root_ / "lock";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::runtime_error(path.string() + ": cannot open: " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char buf[32] = {};
+    const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+    if (n > 0) std::from_chars(buf, buf + n, holder);
+    ::close(fd);
+    return false;
+  }
+  // The PID is only a hint for `mugai queue flush`; the flock itself is the lock, and the kernel
+  // drops it when the holder dies, so a stale PID is harmless.
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 ||
+      ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+    ::close(fd);
+    throw std::runtime_error(path.string() + ": cannot write: " + std::strerror(errno));
+  }
+  lockFd_ = fd;
+  return true;
+}
 
 void Spool::open() {
   for (const char* dir : {"tmp", "incoming", "outgoing", "deferred", "held", "corrupt",

@@ -75,10 +75,20 @@ class Spool : public MessageSink {
  public:
   /// `ops` (optional, not owned) replaces the system calls; it must outlive the spool.
   explicit Spool(std::filesystem::path root, FileOps* ops = nullptr);
+  ~Spool() override;
+  Spool(const Spool&) = delete;
+  Spool& operator=(const Spool&) = delete;
 
   /// Creates the directories (mode 0700) if missing. Throws std::runtime_error naming the path
   /// when the spool cannot be used.
   void open();
+
+  /// Takes the spool's lock, an exclusive flock on <root>/lock held until the Spool is
+  /// destroyed (or the process dies), and writes this process' PID into that file. One relay, or
+  /// one offline `mugai queue` command, works on a spool at a time: two relays on one spool would
+  /// deliver every message twice. Returns false when another process holds the lock; `holder`
+  /// then gets the PID it wrote (0 when unreadable). Call after open().
+  bool tryLock(long& holder);
 
   /// Session side: stores the message in incoming/ under a new ID. Queued only after the file
   /// and its directory were fsynced; SpoolFull on ENOSPC/EDQUOT; SpoolIoError otherwise.
@@ -132,6 +142,7 @@ class Spool : public MessageSink {
   FileOps defaultOps_;
   FileOps* ops_;
   std::atomic<std::uint64_t> counter_{0};
+  int lockFd_ = -1;
 };
 
 }  // namespace mugai::relay

@@ -66,13 +66,20 @@ start_relay() {
   relay_pid=$!
   pids+=("$relay_pid")
   local line=""
+  # Kept open until stop_relay: the relay also reports the outcome of SIGHUP and SIGUSR1 there.
   exec 3<"$work/relay.out"
   read -r -t 60 line <&3
-  exec 3<&-
   relay_port=$(sed -n 's/^mugai relay: listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' <<<"$line")
   if [ -z "$relay_port" ]; then
     echo "relay did not start: '$line'"; cat "$work/relay.log"; exit 1
   fi
+}
+
+# The relay's next line on stdout (the event a signal's work is done), or "" after 60 s.
+relay_says() {
+  local line=""
+  read -r -t 60 line <&3
+  echo "$line"
 }
 
 # SIGTERM: the relay drains and exits 0.
@@ -80,6 +87,7 @@ stop_relay() {
   kill -TERM "$relay_pid"
   wait "$relay_pid"
   local rc=$?
+  exec 3<&-
   check "relay exits 0 after SIGTERM (exit $rc)" test "$rc" -eq 0
 }
 
@@ -221,6 +229,44 @@ for mode in f r; do
     check "nothing is held" test -z "$(ls -A "$work/spool4r/held")"
   fi
 done
+
+# --- 4b. mugai queue: list, show and delete the held one; flush the deferred one. -----------
+check "queue list shows the held message" bash -c \
+  "\"$MUGAI\" queue --spool '$work/spool4f' list | grep -q '^[0-9A-F]\{20\} held .*to=<u@example.jp> note=\"permanent failure: RCPT: 5'"
+held_id=$(ls "$work/spool4f/held")
+"$MUGAI" queue --spool "$work/spool4f" show "$held_id" >"$work/show.out"
+check "queue show prints the queue file" grep -qi "^Message-Id: <e2e-refused-f@outside.test>" \
+  "$work/show.out"
+check "queue delete removes it" bash -c "\"$MUGAI\" queue --spool '$work/spool4f' delete $held_id | grep -q '^deleted $held_id from held/'"
+check "the spool no longer has it" test -z "$(ls -A "$work/spool4f/held")"
+check "a second delete fails" bash -c "! \"$MUGAI\" queue --spool '$work/spool4f' delete $held_id 2>/dev/null"
+check "a path is not a queue ID" bash -c "! \"$MUGAI\" queue --spool '$work/spool4f' show ../lock 2>/dev/null"
+# Flush with no relay running: the deferred message becomes due at the next start.
+cp -a "$work/spool4r" "$work/spool4r-offline"
+check "offline flush" bash -c "\"$MUGAI\" queue --spool '$work/spool4r-offline' flush | grep -q 'no relay running; 1 deferred'"
+check "offline flush makes the message due now" grep -q "^next: 0$" "$work"/spool4r-offline/deferred/*
+# Flush of a running relay: the deferred message (next retry a minute away) is delivered now.
+check "queue list shows a retry time" bash -c \
+  "\"$MUGAI\" queue --spool '$work/spool4r' list | grep -q ' deferred .* attempts=1 next=20'"
+sink_port=$(free_port)
+start_sink "$work/sink4flush" "$sink_port"
+start_relay --next-hop "smtp://127.0.0.1:$sink_port" --spool "$work/spool4r" \
+  --accept-domain example.jp
+check "a second relay on the same spool is refused" bash -c \
+  "! timeout 60 \"$MUGAI\" relay --listen 127.0.0.1:0 --spool '$work/spool4r' --accept-domain example.jp \
+   >/dev/null 2>'$work/second.err' && grep -q 'in use by process $relay_pid' '$work/second.err'"
+check "queue flush signals the relay" bash -c \
+  "\"$MUGAI\" queue --spool '$work/spool4r' flush | grep -q 'process $relay_pid'"
+said=$(relay_says)
+check "the relay queued the deferred message for delivery ('$said')" \
+  test "$said" = "mugai relay: flush: 1 queued for delivery"
+stop_relay
+kill "$sink_pid"; wait "$sink_pid" 2>/dev/null
+check "the flushed message arrived once" \
+  test "$(grep -l -i "^Message-ID: <e2e-refused-r@outside.test>" "$work"/sink4flush/m.* | wc -l)" -eq 1
+check "nothing deferred is left" test -z "$(ls -A "$work/spool4r/deferred")"
+check "queue list counts zero" bash -c \
+  "\"$MUGAI\" queue --spool '$work/spool4r' list | grep -qx '0 message(s)'"
 
 # --- 5. kill -9 under load, restart on the same spool: every acknowledged message arrives. ---
 sink_port=$(free_port)

@@ -4,11 +4,13 @@
 
 #include <fcntl.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -321,5 +323,20 @@ TEST_SUITE("smtp-relay spool") {
     CHECK(ids.size() == 1000);
     CHECK_FALSE(isQueueId("0123456789abcdef0123"));
     CHECK_FALSE(isQueueId("../0123456789ABCDEF0"));
+  }
+
+  TEST_CASE("spool: one holder of the lock at a time, released when the spool goes") {
+    TempDir dir;
+    auto first = std::make_unique<Spool>(dir.path);
+    first->open();
+    long holder = -1;
+    REQUIRE(first->tryLock(holder));
+    CHECK(first->tryLock(holder));  // taking it again is harmless
+    Spool second(dir.path);
+    // flock conflicts between two open files even within one process.
+    CHECK_FALSE(second.tryLock(holder));
+    CHECK(holder == static_cast<long>(::getpid()));
+    first.reset();
+    CHECK(second.tryLock(holder));
   }
 }
