@@ -2,7 +2,8 @@
 # End to end: swaks and Postfix's smtp-source send through a real `mugai relay` process to
 # Postfix's smtp-sink (and to a maildir), all on 127.0.0.1 with free ports. Checks that the
 # sanitized message arrives exactly once, that the original is kept, that foreign domains are
-# refused, and that 200 messages from parallel sessions each arrive exactly once.
+# refused, that 200 messages from parallel sessions each arrive exactly once, that a refusing
+# next hop loses nothing, `mugai queue`, kill -9, client networks and SIGHUP reloads.
 # Synchronisation is by events, not time: the relay prints its port when ready, SIGTERM makes
 # it drain (sanitize and deliver everything accepted) and exit, and `wait` waits for that.
 # Usage: relay_e2e_test.sh MUGAI_BINARY
@@ -350,6 +351,33 @@ reply=$(first_reply 127.0.0.2)
 check "a client inside the networks gets the greeting ('$reply')" grep -q "^220 " <<<"$reply"
 check "the refusal is logged" grep -q "refused connection from 127.0.0.1: not in relay" \
   "$work/relay.log"
+
+# --- 7. SIGHUP reloads the config for new connections; a broken config keeps the old one. ----
+printf 'relay.client_networks = 127.0.0.1/32\n' >"$work/nets.conf"
+kill -HUP "$relay_pid"
+said=$(relay_says)
+check "SIGHUP: reloaded ('$said')" test "$said" = "mugai relay: config reloaded"
+reply=$(first_reply 127.0.0.1)
+check "after the reload 127.0.0.1 is let in ('$reply')" grep -q "^220 " <<<"$reply"
+reply=$(first_reply 127.0.0.2)
+check "after the reload 127.0.0.2 is refused ('$reply')" grep -q "^554 5.7.1 " <<<"$reply"
+printf 'relay.client_networks = 127.0.0.2/32\nrelay.max_recipientz = 5\n' >"$work/nets.conf"
+kill -HUP "$relay_pid"
+said=$(relay_says)
+check "SIGHUP with a typo: not reloaded ('$said')" test "$said" = "mugai relay: config NOT reloaded"
+check "the typo is logged with its line" grep -q "nets.conf:2: unknown key 'relay.max_recipientz'" \
+  "$work/relay.log"
+reply=$(first_reply 127.0.0.1)
+check "the old config stays in force ('$reply')" grep -q "^220 " <<<"$reply"
+# The flags given at start survive a reload: the accepted domain came from --accept-domain.
+printf 'relay.client_networks = 127.0.0.1/32\n' >"$work/nets.conf"
+kill -HUP "$relay_pid"
+said=$(relay_says)
+check "SIGHUP: reloaded again ('$said')" test "$said" = "mugai relay: config reloaded"
+swaks --server "127.0.0.1:$relay_port" --from a@outside.test --to u@example.jp \
+  --quit-after RCPT >"$work/swaks7.out" 2>&1
+check "the --accept-domain flag still applies after reloads" grep -q "<-  250 2.1.5" \
+  "$work/swaks7.out"
 stop_relay
 
 echo "relay e2e: $passes passed, $fails failed"
