@@ -181,26 +181,40 @@ for q in incoming outgoing deferred held tmp; do
   check "spool $q/ is empty after the drain" test -z "$(ls -A "$work/spool1/$q")"
 done
 
-# --- 2. smtp-source: 200 messages over 10 parallel sessions, each at the sink exactly once. ---
-sink_port=$(free_port)
-start_sink "$work/sink2" "$sink_port"
-start_relay --next-hop "smtp://127.0.0.1:$sink_port" --spool "$work/spool2" \
-  --accept-domain example.jp
-smtp-source -m 200 -s 10 -f a@outside.test -t u@example.jp -M client.test \
-  "127.0.0.1:$relay_port" >"$work/source.out" 2>&1
-check "smtp-source finished without error: $(head -c 300 "$work/source.out")" \
-  test ! -s "$work/source.out"
-stop_relay
-kill "$sink_pid"; wait "$sink_pid" 2>/dev/null
-grep -h -i "^Message-ID:" "$work"/sink2/m.* 2>/dev/null | sort >"$work/ids"
-total=$(wc -l <"$work/ids")
-unique=$(sort -u "$work/ids" | wc -l)
-check "200 messages at the sink (found $total)" test "$total" -eq 200
-check "every Message-ID exactly once ($unique unique of $total)" test "$unique" -eq "$total"
-check "the relay logged 200 queued" test "$(grep -c "queued id=" "$work/relay.log")" -ge 201
+# --- 2. smtp-source: 2000 messages over 10 parallel sessions, each at the sink exactly once;
+# then 300 more to a sink that hangs up without answering QUIT (-q QUIT): a message whose final
+# dot got its 250 is delivered, so each still arrives exactly once and nothing is retried. ----
+source_run() {  # name count sink-options...: smtp-source -> relay -> smtp-sink, then counts
+  local name=$1 count=$2; shift 2
+  sink_port=$(free_port)
+  start_sink "$work/sink-$name" "$sink_port" "$@"
+  start_relay --next-hop "smtp://127.0.0.1:$sink_port" --spool "$work/spool-$name" \
+    --accept-domain example.jp
+  smtp-source -m "$count" -s 10 -f a@outside.test -t u@example.jp -M client.test \
+    "127.0.0.1:$relay_port" >"$work/source-$name.out" 2>&1
+  check "$name: smtp-source finished without error: $(head -c 300 "$work/source-$name.out")" \
+    test ! -s "$work/source-$name.out"
+  stop_relay
+  kill "$sink_pid"; wait "$sink_pid" 2>/dev/null
+  grep -h -i "^Message-ID:" "$work/sink-$name"/m.* 2>/dev/null | sort >"$work/ids-$name"
+  local total unique
+  total=$(wc -l <"$work/ids-$name")
+  unique=$(sort -u "$work/ids-$name" | wc -l)
+  check "$name: $count messages at the sink (found $total)" test "$total" -eq "$count"
+  check "$name: every Message-ID exactly once ($unique unique of $total)" test "$unique" -eq "$total"
+  for q in incoming outgoing deferred held corrupt; do
+    check "$name: spool $q/ is empty after the drain" test -z "$(ls -A "$work/spool-$name/$q")"
+  done
+}
+source_run load 2000
+check "the relay logged 2000 queued" test "$(grep -c "queued id=" "$work/relay.log")" -ge 2001
+source_run quitfail 300 -q QUIT
+check "a lost QUIT reply is not a delivery failure" \
+  bash -c "! grep -q 'result=deferred' '$work/relay.log'"
 
 # --- 3. Maildir next hop, restart on the same spool. ------------------------------------------
-start_relay --next-hop "maildir:$work/maildir" --spool "$work/spool2" --accept-domain example.jp
+start_relay --next-hop "maildir:$work/maildir" --spool "$work/spool-load" \
+  --accept-domain example.jp
 swaks --server "127.0.0.1:$relay_port" --from a@outside.test --to u@example.jp \
   --header "Message-Id: <e2e-maildir@outside.test>" >"$work/swaks3.out" 2>&1
 check "swaks via maildir relay got 250" grep -q "<-  250 2.0.0 Ok: queued as" "$work/swaks3.out"
