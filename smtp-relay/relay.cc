@@ -26,6 +26,7 @@
 
 #include "core/pipeline.h"
 #include "smtp-relay/delivery.h"
+#include "smtp-relay/dsn.h"
 #include "smtp-relay/spool.h"
 
 namespace mugai::relay {
@@ -194,6 +195,8 @@ class RelayCore : public MessageSink {
   void schedulerLoop();
   void scheduleRetry(std::int64_t when, const std::string& id);
   void hold(SpoolEntry entry, const std::string& why);
+  void bounce(SpoolEntry entry, const std::vector<DsnRecipient>& failed, const std::string& why,
+              const RelayConfig& config);
 
   RelayConfig startup_;  // listener, spool and thread counts (not reloadable)
   std::mutex settingsMutex_;
@@ -401,6 +404,24 @@ void RelayCore::hold(SpoolEntry entry, const std::string& why) {
           field(why) + (s == Status::Ok ? "" : " (could not be written to held/)"));
 }
 
+// A permanent failure: a DSN to the sender when configured and allowed, else held/. The DSN
+// is durable before the caller removes the failed message's file, like every other move.
+void RelayCore::bounce(SpoolEntry entry, const std::vector<DsnRecipient>& failed,
+                       const std::string& why, const RelayConfig& config) {
+  if (!config.dsn) return hold(std::move(entry), why);
+  if (entry.envelope.sender.empty()) {
+    return hold(std::move(entry), why + " (null sender: no DSN)");
+  }
+  const SpoolEntry dsn = makeDsn(entry, failed, config.session.hostname, spool_.newId(), now());
+  if (spool_.store(Queue::Outgoing, dsn) != Status::Ok) {
+    return hold(std::move(entry), why + " (the DSN could not be spooled)");
+  }
+  logLine("dsn id=" + dsn.id + " about id=" + entry.id + " message-id=" +
+          messageIdOf(entry.message) + " to=<" + field(entry.envelope.sender) + "> rcpts=" +
+          std::to_string(failed.size()) + " reason=" + field(why));
+  ready_.push({Queue::Outgoing, dsn.id});
+}
+
 void RelayCore::sanitizeOne(const std::string& id) {
   const auto settings = snapshot();
   std::string error;
@@ -467,6 +488,7 @@ void RelayCore::deliverOne(const ReadyItem& item) {
   const std::string messageId = messageIdOf(entry->message);
   std::vector<std::string> deferred;
   std::vector<std::string> failed;
+  std::vector<DsnRecipient> failedReports;
   std::string lastDeferReason;
   std::string lastFailReason;
   for (const auto& r : result.recipients) {
@@ -482,15 +504,15 @@ void RelayCore::deliverOne(const ReadyItem& item) {
       lastDeferReason = r.reply;
     } else if (r.state == RcptState::Failed) {
       failed.push_back(r.recipient);
+      failedReports.push_back({r.recipient, dsnStatus(r.reply), r.reply});
       lastFailReason = r.reply;
     }
   }
   // New state first, then the old file goes: a crash in between duplicates, never loses.
   if (!failed.empty()) {
-    // DSNs are not written yet: a permanent failure waits in held/ for the administrator.
     SpoolEntry held = *entry;
     held.envelope.recipients = failed;
-    hold(std::move(held), "permanent failure: " + lastFailReason);
+    bounce(std::move(held), failedReports, "permanent failure: " + lastFailReason, config);
   }
   bool rewroteSource = false;
   if (!deferred.empty()) {
@@ -499,7 +521,12 @@ void RelayCore::deliverOne(const ReadyItem& item) {
     next.attempts = entry->attempts + 1;
     next.note = lastDeferReason;
     if (now() - entry->receivedAt > static_cast<std::int64_t>(config.queueLifetimeS)) {
-      hold(std::move(next), "queue lifetime expired: " + lastDeferReason);
+      std::vector<DsnRecipient> expired;
+      for (const auto& r : deferred) {
+        // RFC 3463 4.4.7: delivery time expired; the last reply says what kept failing.
+        expired.push_back({r, "4.4.7", "queue lifetime expired; last: " + lastDeferReason});
+      }
+      bounce(std::move(next), expired, "queue lifetime expired: " + lastDeferReason, config);
     } else {
       std::uint64_t delay = config.retryMinS;
       for (std::uint32_t i = 1; i < next.attempts && delay < config.retryMaxS; ++i) delay *= 2;

@@ -192,6 +192,9 @@ void loadConfigText(std::string_view text, std::string_view source, RelayConfig&
       ok = parseCount(v, config.retryMaxS, 7 * 86400);
     } else if (name == "queue_lifetime_s") {
       ok = parseCount(v, config.queueLifetimeS, 365u * 86400);
+    } else if (name == "dsn") {
+      ok = v == "on" || v == "off";
+      config.dsn = v == "on";
     } else {
       fail("unknown key '" + key + "'");
     }

@@ -42,7 +42,9 @@ struct RelayConfig {
   std::uint32_t deliveryTimeoutS = 300; ///< per SMTP reply from the next hop, final dot included
   std::uint32_t retryMinS = 60;         ///< first retry delay; doubles per attempt
   std::uint32_t retryMaxS = 3600;
-  std::uint32_t queueLifetimeS = 5 * 86400;  ///< then held for the administrator
+  std::uint32_t queueLifetimeS = 5 * 86400;  ///< then held for the administrator (or a DSN)
+  /// Permanent failures: a DSN to the envelope sender (true) or held for the administrator.
+  bool dsn = false;
 };
 
 /// Reads "smtp://HOST:PORT", "HOST:PORT" or "maildir:DIR". Returns false for anything else.

@@ -245,6 +245,58 @@ for mode in f r; do
   fi
 done
 
+# --- 4c. relay.dsn = on, next hop refusing every RCPT (smtp-sink -f RCPT): the sender gets a
+# DSN (RFC 3464, null sender); the sink refuses that too, and a null-sender message is never
+# answered, so it is held and there is exactly one DSN. A null-sender message itself: held.
+printf 'relay.dsn = on\n' >"$work/dsn.conf"
+sink_port=$(free_port)
+start_sink "$work/sink4dsn" "$sink_port" -f RCPT
+start_relay --config "$work/dsn.conf" --next-hop "smtp://127.0.0.1:$sink_port" \
+  --spool "$work/spool4dsn" --accept-domain example.jp
+swaks --server "127.0.0.1:$relay_port" --from a@outside.test --to u@example.jp \
+  --header "Message-Id: <e2e-dsn@outside.test>" >"$work/swaks4dsn.out" 2>&1
+check "swaks got 250 (dsn on)" grep -q "<-  250 2.0.0" "$work/swaks4dsn.out"
+stop_relay
+start_relay --config "$work/dsn.conf" --next-hop "smtp://127.0.0.1:$sink_port" \
+  --spool "$work/spool4null" --accept-domain example.jp
+swaks --server "127.0.0.1:$relay_port" --from '<>' --to u@example.jp \
+  --header "Message-Id: <e2e-null@outside.test>" >"$work/swaks4null.out" 2>&1
+check "swaks sent the null sender" grep -q -- "-> MAIL FROM:<>" "$work/swaks4null.out"
+check "swaks got 250 (null sender)" grep -q "<-  250 2.0.0" "$work/swaks4null.out"
+stop_relay
+kill "$sink_pid"; wait "$sink_pid" 2>/dev/null
+check "exactly one DSN was made" test "$(grep -c "dsn id=" "$work/relay.log")" -eq 1
+check "the DSN names the failed message" grep -q "dsn id=.* message-id=<e2e-dsn@outside.test> to=<a@outside.test> rcpts=1" "$work/relay.log"
+check "one entry held after the DSN" test "$(ls "$work/spool4dsn/held" | wc -l)" -eq 1
+dsn_file=$(ls "$work"/spool4dsn/held/* | head -1)
+check "the held entry is the DSN (null sender, to the sender)" bash -c \
+  "grep -qx 'from: ' '$dsn_file' && grep -qx 'to: a@outside.test' '$dsn_file'"
+check "the DSN was held, not answered" grep -q "^note: .*(null sender: no DSN)" "$dsn_file"
+python3 - "$dsn_file" >"$work/dsn.out" 2>&1 <<'PY'
+import email, sys
+from email import policy
+raw = open(sys.argv[1], "rb").read()
+msg = email.message_from_bytes(raw[raw.index(b"\n\n") + 2:], policy=policy.default)
+print("TYPE", msg.get_content_type(), msg.get_param("report-type"))
+parts = list(msg.iter_parts())
+print("PARTS", " ".join(p.get_content_type() for p in parts))
+status = parts[1]
+for block in status.get_payload():
+    for k in ("Final-Recipient", "Action", "Status", "Diagnostic-Code", "Reporting-MTA"):
+        if block.get(k):
+            print(k, "=", block.get(k))
+PY
+check "the DSN is a multipart/report of type delivery-status" \
+  grep -q "^TYPE multipart/report delivery-status" "$work/dsn.out"
+check "its parts: text, delivery-status, the original's header" \
+  grep -q "^PARTS text/plain message/delivery-status text/rfc822-headers$" "$work/dsn.out"
+check "it reports the failed recipient" grep -q "^Final-Recipient = rfc822; u@example.jp" \
+  "$work/dsn.out"
+check "with a permanent status" grep -q "^Status = 5\.[0-9]*\.[0-9]*$" "$work/dsn.out"
+check "and the sink's reply" grep -q "^Diagnostic-Code = smtp; 5" "$work/dsn.out"
+check "the null-sender message is held" test "$(ls "$work/spool4null/held" | wc -l)" -eq 1
+check "without a DSN" grep -q "^note: .*(null sender: no DSN)" "$work"/spool4null/held/*
+
 # --- 4b. mugai queue: list, show and delete the held one; flush the deferred one. -----------
 check "queue list shows the held message" bash -c \
   "\"$MUGAI\" queue --spool '$work/spool4f' list | grep -q '^[0-9A-F]\{20\} held .*to=<u@example.jp> note=\"permanent failure: RCPT: 5'"

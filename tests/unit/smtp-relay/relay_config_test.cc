@@ -135,7 +135,7 @@ TEST_SUITE("smtp-relay config") {
                             "max_errors", "max_hops", "max_command_line", "max_data_line",
                             "command_timeout_s", "data_timeout_s", "workers", "delivery_threads",
                             "delivery_timeout_s", "retry_min_s", "retry_max_s",
-                            "queue_lifetime_s"}) {
+                            "queue_lifetime_s", "dsn"}) {
       CAPTURE(key);
       CHECK(text.find(std::string("#relay.") + key + " = ") != std::string::npos);
       // And the loader knows it: an unknown key would be an error.
