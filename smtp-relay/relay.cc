@@ -2,6 +2,9 @@
 // and an immutable settings snapshot swapped under a mutex on reload.
 #include "smtp-relay/relay.h"
 
+#include <Poco/Net/Context.h>
+#include <Poco/Net/SSLManager.h>
+#include <Poco/Net/SecureStreamSocket.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/StreamSocket.h>
@@ -115,7 +118,28 @@ class WorkQueue {
 struct Settings {
   RelayConfig config;
   core::Policy policy;
+  Poco::Net::Context::Ptr tls;  ///< loaded certificate and key; null without relay.tls_cert
 };
+
+// The server side of STARTTLS. Loaded at start and at every reload, so that a renewed
+// certificate is taken up by SIGHUP; a file that cannot be loaded is a configuration error.
+Poco::Net::Context::Ptr makeTlsContext(const RelayConfig& config) {
+  if (config.tlsCert.empty()) return {};
+  static std::once_flag initialized;
+  std::call_once(initialized, [] { Poco::Net::initializeSSL(); });
+  try {
+    // VERIFY_NONE: the clients are MTAs, which present no certificate; the relay's own checks
+    // (client networks, accepted domains) do not depend on one.
+    Poco::Net::Context::Ptr context = new Poco::Net::Context(
+        Poco::Net::Context::TLS_SERVER_USE, config.tlsKey, config.tlsCert, "",
+        Poco::Net::Context::VERIFY_NONE, 9, false, "HIGH:!aNULL:!eNULL:!MD5:!RC4:!3DES");
+    context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
+    return context;
+  } catch (const Poco::Exception& e) {
+    throw core::ConfigError("relay.tls_cert " + config.tlsCert + " / relay.tls_key " +
+                            config.tlsKey + ": cannot be loaded: " + e.displayText());
+  }
+}
 
 struct ReadyItem {
   Queue queue;
@@ -130,7 +154,8 @@ class RelayCore : public MessageSink {
  public:
   RelayCore(RelayConfig config, core::Policy policy)
       : startup_(config),
-        settings_(std::make_shared<const Settings>(Settings{std::move(config), std::move(policy)})),
+        settings_(std::make_shared<const Settings>(
+            Settings{std::move(config), std::move(policy), {}})),
         spool_(startup_.spoolDir) {}
 
   std::shared_ptr<const Settings> snapshot() {
@@ -280,7 +305,10 @@ class SmtpConnection : public Poco::Net::TCPServerConnection {
     }
   }
 
-  void serve(Poco::Net::StreamSocket& sock, const std::string& client, const Settings& settings) {
+  void serve(Poco::Net::StreamSocket& plain, const std::string& client,
+             const Settings& settings) {
+    // Becomes the TLS socket after STARTTLS; both share the one file descriptor.
+    Poco::Net::StreamSocket sock = plain;
     Session session(settings.config.session, core_, client);
     if (!sendAll(sock, session.greet())) return;
     // Poll in short slices so that a stopping relay can say 421 to idle clients; the slices
@@ -293,7 +321,10 @@ class SmtpConnection : public Poco::Net::TCPServerConnection {
         sendAll(sock, session.shutdown());
         break;
       }
-      if (!sock.poll(slice, Poco::Net::Socket::SELECT_READ | Poco::Net::Socket::SELECT_ERROR)) {
+      // Decrypted bytes may wait inside OpenSSL where poll() cannot see them.
+      const bool buffered = session.tlsActive() && sock.available() > 0;
+      if (!buffered &&
+          !sock.poll(slice, Poco::Net::Socket::SELECT_READ | Poco::Net::Socket::SELECT_ERROR)) {
         idleMs += 500;
         const std::uint64_t limit =
             1000ull * (session.inData() ? settings.config.dataTimeoutS
@@ -309,7 +340,27 @@ class SmtpConnection : public Poco::Net::TCPServerConnection {
       if (n <= 0) break;  // the client left; an unfinished message was never acknowledged
       const std::string out = session.feed(std::string_view(buf, static_cast<std::size_t>(n)));
       if (!out.empty() && !sendAll(sock, out)) break;
+      if (session.tlsPending() && !startTls(sock, session, client, settings)) break;
     }
+  }
+
+  // The handshake after the 220 to STARTTLS. The plaintext the client sent behind STARTTLS was
+  // dropped by the session; bytes still in the kernel are read by OpenSSL as handshake records
+  // and make it fail, so they can never become commands either.
+  static bool startTls(Poco::Net::StreamSocket& sock, Session& session, const std::string& client,
+                       const Settings& settings) {
+    if (!settings.tls) return false;  // the session offers STARTTLS only with a context
+    // A client that stalls mid-handshake is held to the command timeout.
+    sock.setReceiveTimeout(Poco::Timespan(static_cast<long>(settings.config.commandTimeoutS), 0));
+    Poco::Net::SecureStreamSocket secure = Poco::Net::SecureStreamSocket::attach(sock, settings.tls);
+    if (secure.completeHandshake() != 1) {
+      logLine("TLS handshake with " + field(client) + " did not complete");
+      return false;
+    }
+    sock = secure;
+    session.tlsStarted();
+    logLine("TLS started with " + field(client));
+    return true;
   }
 
   RelayCore& core_;
@@ -329,6 +380,11 @@ class ConnectionFactory : public Poco::Net::TCPServerConnectionFactory {
 }  // namespace
 
 std::uint16_t RelayCore::start() {
+  {
+    auto settings = std::make_shared<Settings>(*snapshot());
+    settings->tls = makeTlsContext(settings->config);
+    replace(std::move(settings));
+  }
   spool_.open();
   long holder = 0;
   if (!spool_.tryLock(holder)) {
@@ -598,8 +654,9 @@ Relay::~Relay() { stop(); }
 std::uint16_t Relay::start() { return impl_->core.start(); }
 
 void Relay::reload(RelayConfig config, core::Policy policy) {
-  impl_->core.replace(
-      std::make_shared<const Settings>(Settings{std::move(config), std::move(policy)}));
+  Poco::Net::Context::Ptr tls = makeTlsContext(config);
+  impl_->core.replace(std::make_shared<const Settings>(
+      Settings{std::move(config), std::move(policy), std::move(tls)}));
 }
 
 std::size_t Relay::flush() { return impl_->core.flushDeferred(); }

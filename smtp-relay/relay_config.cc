@@ -192,6 +192,12 @@ void loadConfigText(std::string_view text, std::string_view source, RelayConfig&
       ok = parseCount(v, config.retryMaxS, 7 * 86400);
     } else if (name == "queue_lifetime_s") {
       ok = parseCount(v, config.queueLifetimeS, 365u * 86400);
+    } else if (name == "tls_cert") {
+      config.tlsCert = v;
+      ok = !v.empty();
+    } else if (name == "tls_key") {
+      config.tlsKey = v;
+      ok = !v.empty();
     } else if (name == "dsn") {
       ok = v == "on" || v == "off";
       config.dsn = v == "on";
@@ -203,6 +209,13 @@ void loadConfigText(std::string_view text, std::string_view source, RelayConfig&
   if (config.retryMaxS < config.retryMinS) {
     throw core::ConfigError(std::string(source) + ": relay.retry_max_s is below relay.retry_min_s");
   }
+  // A certificate without its key (or the reverse) is a half-done setup: refuse it rather than
+  // silently run without STARTTLS.
+  if (config.tlsCert.empty() != config.tlsKey.empty()) {
+    throw core::ConfigError(std::string(source) +
+                            ": relay.tls_cert and relay.tls_key must be given together");
+  }
+  config.session.tlsAvailable = !config.tlsCert.empty();
   // The whole text: Policy skips the relay lines, and its errors keep the file's line numbers.
   policy = core::Policy::fromConfig(text, source);
   // The session enforces the pipeline's size limits at the door.

@@ -45,6 +45,10 @@ struct RelayConfig {
   std::uint32_t queueLifetimeS = 5 * 86400;  ///< then held for the administrator (or a DSN)
   /// Permanent failures: a DSN to the envelope sender (true) or held for the administrator.
   bool dsn = false;
+  /// STARTTLS: PEM certificate (chain) and private key files; both or neither. With them,
+  /// session.tlsAvailable is set and the files are loaded at start and at each reload.
+  std::string tlsCert;
+  std::string tlsKey;
 };
 
 /// Reads "smtp://HOST:PORT", "HOST:PORT" or "maildir:DIR". Returns false for anything else.

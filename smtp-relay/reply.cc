@@ -20,6 +20,7 @@ constexpr ReplySpec kReplies[] = {
     {250, "2.0.0", "Ok: queued", false},
     {252, "2.0.0", "Cannot VRFY user, but will accept message for accepted domains", false},
     {354, "", "End data with <CR><LF>.<CR><LF>", false},
+    {220, "2.0.0", "Ready to start TLS", false},
     {421, "4.3.2", "Service shutting down, closing transmission channel", true},
     {421, "4.4.2", "Timeout exceeded, closing transmission channel", true},
     {421, "4.7.0", "Too many errors, closing transmission channel", true},

@@ -24,6 +24,7 @@ enum class Status {
   Queued,             ///< 250 to the final dot: on disk and fsynced
   CannotVerify,       ///< 252 to VRFY
   StartData,          ///< 354 to DATA
+  ReadyForTls,        ///< 220 to STARTTLS: the TLS handshake comes next
   // Transient.
   ShuttingDown,       ///< 421 the relay is stopping
   Timeout,            ///< 421 the client was silent too long

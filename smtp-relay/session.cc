@@ -212,10 +212,12 @@ std::string Session::feed(std::string_view bytes) {
     reply(out, Status::EarlyTalker);
     return out;
   }
+  // Plaintext that arrives between the 220 to STARTTLS and the handshake: dropped unread.
+  if (state_ == State::TlsHandshake) return out;
   in_.append(bytes);
   const SessionLimits& limits = config_.limits;
   std::size_t pos = 0;
-  while (pos < in_.size() && state_ != State::Closed) {
+  while (pos < in_.size() && state_ != State::Closed && state_ != State::TlsHandshake) {
     if (state_ == State::Data) {
       pos = consumeData(pos, out);
       if (state_ == State::Data) break;  // the rest is a partial line
@@ -252,12 +254,25 @@ std::string Session::feed(std::string_view bytes) {
     line.remove_suffix(1);
     onLine(line, pos < in_.size(), out);
   }
-  if (state_ == State::Closed) {
-    in_.clear();
+  if (state_ == State::Closed || state_ == State::TlsHandshake) {
+    in_.clear();  // after STARTTLS: what the client pipelined behind it is never executed
   } else {
     in_.erase(0, pos);
   }
   return out;
+}
+
+void Session::tlsStarted() {
+  if (state_ != State::TlsHandshake) return;
+  in_.clear();
+  discardLine_ = false;
+  resetTransaction();
+  // RFC 3207 4.2: forget everything learnt from the client before TLS, its EHLO included.
+  envelope_.helo.clear();
+  envelope_.esmtp = false;
+  pipelining_ = false;
+  tlsActive_ = true;
+  state_ = State::Greeted;
 }
 
 void Session::onLine(std::string_view line, bool more, std::string& out) {
@@ -266,10 +281,13 @@ void Session::onLine(std::string_view line, bool more, std::string& out) {
   const std::string_view arg =
       space == std::string_view::npos ? std::string_view{} : trimSpaces(line.substr(space + 1));
 
-  // RFC 2920 3.1: EHLO, HELO and DATA end a group (so does STARTTLS, not offered yet); a client
-  // that never saw PIPELINING must wait for every reply. QUIT may be followed by anything: the
-  // rest is discarded when the session closes.
-  if (more && verb != "QUIT" &&
+  // RFC 2920 3.1: EHLO, HELO, DATA and STARTTLS end a group; a client that never saw PIPELINING
+  // must wait for every reply. QUIT may be followed by anything: the rest is discarded when the
+  // session closes. So is what follows an accepted STARTTLS (the injection is answered by never
+  // executing it, as the issue and Postfix do, rather than by closing).
+  const bool startTls = verb == "STARTTLS" && config_.tlsAvailable && !tlsActive_ &&
+                        state_ == State::Ready && envelope_.esmtp;
+  if (more && verb != "QUIT" && !startTls &&
       (!pipelining_ || verb == "EHLO" || verb == "HELO" || verb == "DATA" ||
        verb == "STARTTLS")) {
     reply(out, Status::BadPipelining);
@@ -289,6 +307,8 @@ void Session::onLine(std::string_view line, bool more, std::string& out) {
     cmdRcpt(arg, out);
   } else if (verb == "DATA") {
     cmdData(arg, out);
+  } else if (verb == "STARTTLS" && config_.tlsAvailable) {
+    cmdStartTls(arg, out);
   } else if (verb == "RSET") {
     if (!arg.empty()) return reply(out, Status::SyntaxError, "Syntax: RSET");
     resetTransaction();
@@ -322,9 +342,27 @@ void Session::cmdHelo(std::string_view arg, bool extended, std::string& out) {
   envelope_.esmtp = extended;
   pipelining_ = extended;
   if (!extended) return reply(out, Status::HeloOk, config_.hostname);
-  out += formatMultiline(Status::HeloOk, {config_.hostname, "PIPELINING",
-                                          "SIZE " + std::to_string(config_.limits.maxMessageBytes),
-                                          "8BITMIME", "ENHANCEDSTATUSCODES"});
+  std::vector<std::string> lines = {config_.hostname, "PIPELINING",
+                                    "SIZE " + std::to_string(config_.limits.maxMessageBytes),
+                                    "8BITMIME", "ENHANCEDSTATUSCODES"};
+  // RFC 3207 4.2: not offered again once TLS is running.
+  if (config_.tlsAvailable && !tlsActive_) lines.insert(lines.end() - 1, "STARTTLS");
+  out += formatMultiline(Status::HeloOk, lines);
+}
+
+void Session::cmdStartTls(std::string_view arg, std::string& out) {
+  if (tlsActive_) return reply(out, Status::BadSequence, "TLS already active");
+  if (!arg.empty()) return reply(out, Status::SyntaxError, "Syntax: STARTTLS");
+  // STARTTLS is advertised in the EHLO reply only; inside a transaction the envelope would be
+  // carried across the handshake, which is exactly what must not happen.
+  if (state_ == State::Greeted || !envelope_.esmtp) {
+    return reply(out, Status::BadSequence, "Send EHLO first");
+  }
+  if (state_ == State::Mail) {
+    return reply(out, Status::BadSequence, "STARTTLS not allowed in a mail transaction");
+  }
+  reply(out, Status::ReadyForTls);
+  state_ = State::TlsHandshake;
 }
 
 void Session::cmdMail(std::string_view arg, std::string& out) {
@@ -523,6 +561,7 @@ void Session::resetTransaction() {
 std::string Session::receivedField() const {
   std::string f = "Received: from " + envelope_.helo + " ([" + envelope_.client + "])\r\n\tby " +
                   config_.hostname + " (Mugai) with " + (envelope_.esmtp ? "ESMTP" : "SMTP") +
+                  (tlsActive_ ? "S" : "") +  // RFC 3848: ESMTPS, SMTPS
                   ";\r\n\t" + clock_() + "\r\n";
   return f;
 }

@@ -13,6 +13,9 @@
 //     disagree about where the message ended;
 //   - a client that talks before the greeting, or pipelines where RFC 2920 forbids it (after
 //     EHLO/HELO/DATA, or without having seen PIPELINING in an EHLO reply): 554, then close;
+//   - STARTTLS command injection (CVE-2011-0411 and kin): whatever follows STARTTLS in the
+//     plaintext buffer is discarded, never executed, and after the handshake the session starts
+//     over from the greeting state (RFC 3207 4.2: the client must EHLO again);
 //   - every limit (command and data line length, message and header size, recipients, hops,
 //     errors) with its RFC reply.
 // Memory is bounded by the command line limit plus the message size limit.
@@ -70,6 +73,9 @@ struct SessionConfig {
   std::string hostname = "mugai.invalid";  ///< in the greeting, EHLO reply and Received field
   std::set<std::string> acceptDomains;     ///< lower case, without trailing dot
   SessionLimits limits;
+  /// Offer STARTTLS (RFC 3207). Only when the caller can run the handshake: a certificate and
+  /// key are configured.
+  bool tlsAvailable = false;
 };
 
 class Session {
@@ -89,6 +95,16 @@ class Session {
   /// The relay stops: 421 4.3.2 and closed.
   std::string shutdown();
 
+  /// The 220 to STARTTLS was just returned: the caller must now run the TLS handshake and then
+  /// call tlsStarted(), or close the connection. Input fed meanwhile is plaintext sent after
+  /// STARTTLS and is discarded.
+  bool tlsPending() const { return state_ == State::TlsHandshake; }
+  /// The handshake succeeded: every plaintext byte still buffered is dropped and the session is
+  /// back to its state right after the greeting (EHLO needed, no transaction, no PIPELINING).
+  void tlsStarted();
+  /// The session runs over TLS (STARTTLS is no longer offered).
+  bool tlsActive() const { return tlsActive_; }
+
   bool closed() const { return state_ == State::Closed; }
   /// True while the message data is being read (the caller applies the data timeout then).
   bool inData() const { return state_ == State::Data; }
@@ -96,7 +112,7 @@ class Session {
   std::size_t queued() const { return queued_; }
 
  private:
-  enum class State { Connected, Greeted, Ready, Mail, Data, Closed };
+  enum class State { Connected, Greeted, Ready, Mail, Data, TlsHandshake, Closed };
 
   void onLine(std::string_view line, bool more, std::string& out);
   std::size_t consumeData(std::size_t pos, std::string& out);
@@ -110,6 +126,7 @@ class Session {
   void cmdMail(std::string_view arg, std::string& out);
   void cmdRcpt(std::string_view arg, std::string& out);
   void cmdData(std::string_view arg, std::string& out);
+  void cmdStartTls(std::string_view arg, std::string& out);
 
   const SessionConfig& config_;
   MessageSink& sink_;
@@ -118,6 +135,7 @@ class Session {
   std::string in_;            // unconsumed input
   bool discardLine_ = false;  // skipping the rest of an overlong command line
   bool pipelining_ = false;   // the client saw PIPELINING (used EHLO)
+  bool tlsActive_ = false;
   std::size_t errors_ = 0;
   std::size_t queued_ = 0;
   Envelope envelope_;

@@ -66,6 +66,23 @@ TEST_SUITE("smtp-relay config") {
           std::string::npos);
   }
 
+  TEST_CASE("relay config: STARTTLS is offered only with both a certificate and a key") {
+    RelayConfig c;
+    core::Policy p;
+    loadConfigText("relay.accept_domains = example.jp\n", "r.conf", c, p);
+    CHECK_FALSE(c.session.tlsAvailable);
+    loadConfigText("relay.tls_cert = /etc/mugai/cert.pem\nrelay.tls_key = /etc/mugai/key.pem\n",
+                   "r.conf", c, p);
+    CHECK(c.session.tlsAvailable);
+    CHECK(c.tlsCert == "/etc/mugai/cert.pem");
+    CHECK(c.tlsKey == "/etc/mugai/key.pem");
+    CHECK(errorOf("relay.tls_cert = /etc/mugai/cert.pem\n") ==
+          "r.conf: relay.tls_cert and relay.tls_key must be given together");
+    CHECK(errorOf("relay.tls_key = /etc/mugai/key.pem\n").find("given together") !=
+          std::string::npos);
+    CHECK(errorOf("relay.tls_cert =\n") == "r.conf:1: bad value for 'relay.tls_cert'");
+  }
+
   TEST_CASE("relay config: next hops and listen addresses") {
     NextHop h;
     CHECK(parseNextHop("smtp://127.0.0.1:25", h));
@@ -135,7 +152,7 @@ TEST_SUITE("smtp-relay config") {
                             "max_errors", "max_hops", "max_command_line", "max_data_line",
                             "command_timeout_s", "data_timeout_s", "workers", "delivery_threads",
                             "delivery_timeout_s", "retry_min_s", "retry_max_s",
-                            "queue_lifetime_s", "dsn"}) {
+                            "queue_lifetime_s", "dsn", "tls_cert", "tls_key"}) {
       CAPTURE(key);
       CHECK(text.find(std::string("#relay.") + key + " = ") != std::string::npos);
       // And the loader knows it: an unknown key would be an error.

@@ -481,6 +481,83 @@ TEST_SUITE("smtp-relay session") {
   }
 }
 
+TEST_SUITE("smtp-relay session STARTTLS") {
+  SessionConfig tlsConfig() {
+    SessionConfig c = testConfig();
+    c.tlsAvailable = true;
+    return c;
+  }
+
+  TEST_CASE("starttls: advertised only with a certificate, and no longer once TLS runs") {
+    Dialog plain;
+    CHECK(plain.s.feed("EHLO c\r\n").find("STARTTLS") == std::string::npos);
+    CHECK(plain.cmd("STARTTLS") == 502);
+    CHECK_FALSE(plain.s.tlsPending());
+
+    Dialog d(tlsConfig());
+    CHECK(d.s.feed("EHLO c\r\n") ==
+          "250-mx.test\r\n250-PIPELINING\r\n250-SIZE 67108864\r\n250-8BITMIME\r\n"
+          "250-STARTTLS\r\n250 ENHANCEDSTATUSCODES\r\n");
+    CHECK(d.s.feed("STARTTLS\r\n") == "220 2.0.0 Ready to start TLS\r\n");
+    CHECK(d.s.tlsPending());
+    d.s.tlsStarted();
+    CHECK_FALSE(d.s.tlsPending());
+    CHECK(d.s.tlsActive());
+    CHECK(d.s.feed("EHLO c\r\n").find("STARTTLS") == std::string::npos);
+    CHECK(d.cmd("STARTTLS") == 503);  // already active
+  }
+
+  TEST_CASE("starttls: the session starts over after the handshake (EHLO needed again)") {
+    Dialog d(tlsConfig());
+    REQUIRE(d.cmd("EHLO before.tls") == 250);
+    REQUIRE(d.cmd("STARTTLS") == 220);
+    d.s.tlsStarted();
+    CHECK(d.cmd("MAIL FROM:<a@sender.test>") == 503);  // the plaintext EHLO is forgotten
+    d.toData();
+    CHECK(lastCode(d.s.feed("Subject: tls\r\n\r\nx\r\n.\r\n")) == 250);
+    REQUIRE(d.sink.messages.size() == 1);
+    // RFC 3848: the Received field says the message came over TLS.
+    CHECK(d.sink.messages[0].find("by mx.test (Mugai) with ESMTPS;") != std::string::npos);
+    CHECK(d.sink.messages[0].find("from client.test ") != std::string::npos);
+  }
+
+  TEST_CASE("starttls: commands pipelined behind STARTTLS are never executed") {
+    Dialog d(tlsConfig());
+    REQUIRE(d.cmd("EHLO c") == 250);
+    // The classic injection: the plaintext tail would run inside the TLS session.
+    const std::string out = d.s.feed(
+        "STARTTLS\r\nMAIL FROM:<evil@outside.test>\r\nRCPT TO:<user@example.jp>\r\n"
+        "DATA\r\nSubject: injected\r\n\r\n.\r\n");
+    CHECK(out == "220 2.0.0 Ready to start TLS\r\n");  // no reply to anything behind it
+    REQUIRE(d.s.tlsPending());
+    // More plaintext before the handshake completes: dropped too.
+    CHECK(d.s.feed("RSET\r\nQUIT\r\n") == "");
+    CHECK_FALSE(d.s.closed());
+    d.s.tlsStarted();
+    // Had the MAIL been executed, a RCPT would now be taken; had EHLO survived, MAIL would be.
+    CHECK(d.cmd("RCPT TO:<user@example.jp>") == 503);
+    CHECK(d.cmd("MAIL FROM:<a@sender.test>") == 503);
+    CHECK(d.sink.messages.empty());
+  }
+
+  TEST_CASE("starttls: refused with arguments, before EHLO, after HELO and inside a transaction") {
+    Dialog d(tlsConfig());
+    CHECK(d.cmd("STARTTLS") == 503);  // before EHLO
+    REQUIRE(d.cmd("HELO c") == 250);
+    CHECK(d.cmd("STARTTLS") == 503);  // HELO clients never saw it offered
+    REQUIRE(d.cmd("EHLO c") == 250);
+    CHECK(d.cmd("STARTTLS now") == 501);
+    REQUIRE(d.cmd("MAIL FROM:<a@sender.test>") == 250);
+    CHECK(d.cmd("STARTTLS") == 503);
+    CHECK_FALSE(d.s.tlsPending());
+    // A refused STARTTLS pipelined by a client that never saw PIPELINING is still abuse.
+    Dialog h(tlsConfig());
+    REQUIRE(h.cmd("HELO c") == 250);
+    CHECK(h.s.feed("STARTTLS\r\nNOOP\r\n").find("554 5.5.0") != std::string::npos);
+    CHECK(h.s.closed());
+  }
+}
+
 TEST_SUITE("smtp-relay reply") {
   TEST_CASE("reply: every status has a valid code, and enhanced codes match their class") {
     for (int i = 0; i <= static_cast<int>(Status::BadPipelining); ++i) {
