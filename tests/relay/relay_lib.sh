@@ -6,7 +6,11 @@
 work=$(mktemp -d)
 chmod 755 "$work"
 pids=()
+# Commands run at exit before the processes are killed (e.g. stopping a private Postfix).
+on_exit=()
 cleanup() {
+  local c
+  for c in "${on_exit[@]}"; do eval "$c"; done
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
   rm -rf "$work"
 }
@@ -81,4 +85,15 @@ stop_relay() {
   local rc=$?
   exec 3<&-
   check "relay exits 0 after SIGTERM (exit $rc)" test "$rc" -eq 0
+}
+
+# Waits until a command succeeds, checking every 0.1 s, for at most 60 s: for events no peer
+# announces (a Postfix queue running empty). Never a fixed delay.
+wait_until() {  # command...
+  local i
+  for i in $(seq 1 600); do
+    "$@" && return 0
+    sleep 0.1
+  done
+  return 1
 }
