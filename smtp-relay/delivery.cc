@@ -1,6 +1,7 @@
-// See delivery.h. One connection per message for now; the transaction is MAIL, RCPT… (pipelined
-// when offered), DATA, the dot-stuffed message, QUIT. Recipients are decided one by one: only a
-// 4xx (or a broken connection) leaves one Deferred.
+// See delivery.h. The transaction is MAIL, RCPT… (pipelined when offered), DATA, the dot-stuffed
+// message; then QUIT, or the connection waits in the thread's cache for the next message to the
+// same hop. Recipients are decided one by one: only a 4xx (or a broken connection) leaves one
+// Deferred.
 #include "smtp-relay/delivery.h"
 
 #include <Poco/Net/NetException.h>
@@ -28,17 +29,19 @@ bool allDigits(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-// A connection to an SMTP server with bounded, timed reads.
-class Connection {
+}  // namespace
+
+// A connection to an SMTP server with bounded, timed reads, and what its EHLO reply offered.
+class SmtpConnection {
  public:
-  Connection(const NextHop& hop, std::uint32_t timeoutS) {
+  SmtpConnection(const NextHop& hop, std::uint32_t timeoutS) {
     const Poco::Timespan timeout(static_cast<long>(timeoutS), 0);
     socket_.connect(Poco::Net::SocketAddress(hop.host, hop.port), timeout);
     socket_.setReceiveTimeout(timeout);
     socket_.setSendTimeout(timeout);
     socket_.setNoDelay(true);
   }
-  ~Connection() {
+  ~SmtpConnection() {
     try {
       socket_.close();
     } catch (...) {
@@ -50,12 +53,20 @@ class Connection {
     char buf[4096];
     for (;;) {
       switch (reader_.next(reply, error)) {
-        case ReplyReader::Result::Done: return reply;
-        case ReplyReader::Result::Bad: throw ProtocolError("bad reply from next hop: " + error);
+        case ReplyReader::Result::Done:
+          // RFC 5321 3.8: a 421 announces that the server closes the channel.
+          if (reply.code == 421) reusable_ = false;
+          return reply;
+        case ReplyReader::Result::Bad:
+          reusable_ = false;
+          throw ProtocolError("bad reply from next hop: " + error);
         case ReplyReader::Result::NeedMore: break;
       }
       const int n = socket_.receiveBytes(buf, sizeof buf);
-      if (n <= 0) throw ProtocolError("next hop closed the connection");
+      if (n <= 0) {
+        reusable_ = false;
+        throw ProtocolError("next hop closed the connection");
+      }
       reader_.feed(std::string_view(buf, static_cast<std::size_t>(n)));
     }
   }
@@ -63,7 +74,10 @@ class Connection {
     while (!data.empty()) {
       const auto chunk = static_cast<int>(std::min<std::size_t>(data.size(), 1 << 20));
       const int n = socket_.sendBytes(data.data(), chunk);
-      if (n <= 0) throw ProtocolError("next hop stopped reading");
+      if (n <= 0) {
+        reusable_ = false;
+        throw ProtocolError("next hop stopped reading");
+      }
       data.remove_prefix(static_cast<std::size_t>(n));
     }
   }
@@ -75,11 +89,43 @@ class Connection {
       // The transaction is decided; a rude goodbye changes nothing.
     }
   }
+  /// False once the server announced it closes (421) or the stream went wrong.
+  bool reusable() const { return reusable_; }
+
+  bool pipelining = false;       ///< PIPELINING was offered
+  bool size = false;             ///< SIZE was offered
+  std::size_t transactions = 0;  ///< MAIL transactions started on this connection
 
  private:
   Poco::Net::StreamSocket socket_;
   ReplyReader reader_;
+  bool reusable_ = true;
 };
+
+ConnectionCache::ConnectionCache() = default;
+
+ConnectionCache::~ConnectionCache() { closeAll(); }
+
+void ConnectionCache::closeAll() {
+  for (auto& [hop, connection] : open_) connection->quit();
+  open_.clear();
+}
+
+std::unique_ptr<SmtpConnection> ConnectionCache::take(const NextHop& hop) {
+  const auto it = open_.find(hop.text());
+  if (it == open_.end()) return nullptr;
+  std::unique_ptr<SmtpConnection> c = std::move(it->second);
+  open_.erase(it);
+  return c;
+}
+
+void ConnectionCache::put(const NextHop& hop, std::unique_ptr<SmtpConnection> connection) {
+  auto& slot = open_[hop.text()];
+  if (slot) slot->quit();  // one per hop: the older one goes
+  slot = std::move(connection);
+}
+
+namespace {
 
 enum class Next { Done, TryNextHop };
 
@@ -98,112 +144,160 @@ RcptState stateFor(int code) {
   return RcptState::Deferred;
 }
 
+// Connects, reads the greeting and says EHLO (HELO when EHLO is refused). Null, with `why` set,
+// when the server refuses the session: that decides nothing about the recipients. Network
+// errors throw.
+std::unique_ptr<SmtpConnection> openSession(const NextHop& hop, const std::string& hostname,
+                                            std::uint32_t timeoutS, std::string& why) {
+  auto c = std::make_unique<SmtpConnection>(hop, timeoutS);
+  SmtpReply r = c->read();
+  if (r.code != 220) {
+    why = "greeting: " + r.text();
+    c->quit();
+    return nullptr;
+  }
+  c->send("EHLO " + hostname + "\r\n");
+  r = c->read();
+  if (r.code != 250) {
+    c->send("HELO " + hostname + "\r\n");
+    r = c->read();
+    if (r.code != 250) {
+      why = "HELO: " + r.text();
+      c->quit();
+      return nullptr;
+    }
+    return c;
+  }
+  for (const auto& line : r.lines) {
+    std::string word = line.substr(0, line.find(' '));
+    std::transform(word.begin(), word.end(), word.begin(), [](char ch) {
+      return ch >= 'a' && ch <= 'z' ? static_cast<char>(ch - 32) : ch;
+    });
+    c->pipelining = c->pipelining || word == "PIPELINING";
+    c->size = c->size || word == "SIZE";
+  }
+  return c;
+}
+
+// The cached connection to the hop if it still answers RSET, else null. RSET both ends what the
+// previous transaction left (refused recipients, a refused DATA) and proves the server did not
+// drop the connection while it sat idle; Postfix's connection cache does the same.
+std::unique_ptr<SmtpConnection> reuse(const NextHop& hop, ConnectionCache* cache) {
+  std::unique_ptr<SmtpConnection> c = cache ? cache->take(hop) : nullptr;
+  if (!c) return nullptr;
+  try {
+    c->send("RSET\r\n");
+    if (c->read().code == 250) return c;
+    c->quit();
+  } catch (...) {
+  }
+  return nullptr;
+}
+
+// The transaction is over: the connection waits in the cache for the next message to the hop,
+// or says QUIT.
+void release(std::unique_ptr<SmtpConnection> c, const NextHop& hop, ConnectionCache* cache) {
+  if (cache && c->reusable() && c->transactions < ConnectionCache::kMaxTransactions) {
+    cache->put(hop, std::move(c));
+  } else {
+    c->quit();
+  }
+}
+
 Next deliverSmtp(const NextHop& hop, const SpoolEntry& entry, const std::string& hostname,
-                 std::uint32_t timeoutS, DeliveryResult& result) {
+                 std::uint32_t timeoutS, DeliveryResult& result, ConnectionCache* cache) {
   std::vector<RcptResult*> pending;
   for (auto& r : result.recipients) {
     if (r.state == RcptState::Deferred) pending.push_back(&r);
   }
   bool dataSent = false;
   try {
-    Connection c(hop, timeoutS);
-    SmtpReply r = c.read();
-    if (r.code != 220) {
-      setPending(result, RcptState::Deferred, "greeting: " + r.text());
-      c.quit();
-      return Next::TryNextHop;
-    }
-    c.send("EHLO " + hostname + "\r\n");
-    r = c.read();
-    bool esmtp = r.code == 250;
-    if (!esmtp) {
-      c.send("HELO " + hostname + "\r\n");
-      r = c.read();
-      if (r.code != 250) {
-        setPending(result, RcptState::Deferred, "HELO: " + r.text());
-        c.quit();
-        return Next::TryNextHop;
-      }
-    }
-    bool pipelining = false;
-    bool size = false;
-    if (esmtp) {
-      for (const auto& line : r.lines) {
-        std::string word = line.substr(0, line.find(' '));
-        std::transform(word.begin(), word.end(), word.begin(), [](char ch) {
-          return ch >= 'a' && ch <= 'z' ? static_cast<char>(ch - 32) : ch;
-        });
-        pipelining = pipelining || word == "PIPELINING";
-        size = size || word == "SIZE";
-      }
-    }
     const std::string data = dotStuff(entry.message);
-    std::string mail = "MAIL FROM:<" + entry.envelope.sender + ">";
-    if (size) mail += " SIZE=" + std::to_string(entry.message.size());
-    mail += "\r\n";
-    std::vector<std::string> rcpts;
-    for (const auto* p : pending) rcpts.push_back("RCPT TO:<" + p->recipient + ">\r\n");
-
-    SmtpReply mailReply;
-    std::vector<SmtpReply> rcptReplies;
-    if (pipelining) {
-      std::string group = mail;
-      for (const auto& cmd : rcpts) group += cmd;
-      c.send(group);
-      mailReply = c.read();
-      for (std::size_t i = 0; i < rcpts.size(); ++i) rcptReplies.push_back(c.read());
-    } else {
-      c.send(mail);
-      mailReply = c.read();
-      if (mailReply.code / 100 == 2) {
-        for (const auto& cmd : rcpts) {
-          c.send(cmd);
-          rcptReplies.push_back(c.read());
+    // At most twice: a reused connection refusing MAIL with 4xx may be at a per-connection limit
+    // of the server (Exchange has one), which a new connection does not have.
+    for (;;) {
+      std::unique_ptr<SmtpConnection> c = reuse(hop, cache);
+      const bool reused = c != nullptr;
+      if (!c) {
+        std::string why;
+        c = openSession(hop, hostname, timeoutS, why);
+        if (!c) {
+          setPending(result, RcptState::Deferred, why);
+          return Next::TryNextHop;
         }
       }
-    }
-    if (mailReply.code / 100 != 2) {
-      const bool permanent = mailReply.code >= 500;
-      setPending(result, permanent ? RcptState::Failed : RcptState::Deferred,
-                 "MAIL: " + mailReply.text());
-      c.quit();
-      return permanent ? Next::Done : Next::TryNextHop;
-    }
-    std::vector<RcptResult*> accepted;
-    for (std::size_t i = 0; i < pending.size(); ++i) {
-      const RcptState s = stateFor(rcptReplies[i].code);
-      if (s == RcptState::Delivered) {
-        accepted.push_back(pending[i]);
+      ++c->transactions;
+      std::string mail = "MAIL FROM:<" + entry.envelope.sender + ">";
+      if (c->size) mail += " SIZE=" + std::to_string(entry.message.size());
+      mail += "\r\n";
+      std::vector<std::string> rcpts;
+      for (const auto* p : pending) rcpts.push_back("RCPT TO:<" + p->recipient + ">\r\n");
+
+      SmtpReply mailReply;
+      std::vector<SmtpReply> rcptReplies;
+      if (c->pipelining) {
+        std::string group = mail;
+        for (const auto& cmd : rcpts) group += cmd;
+        c->send(group);
+        mailReply = c->read();
+        for (std::size_t i = 0; i < rcpts.size(); ++i) rcptReplies.push_back(c->read());
       } else {
-        pending[i]->state = s;
-        pending[i]->reply = "RCPT: " + rcptReplies[i].text();
+        c->send(mail);
+        mailReply = c->read();
+        if (mailReply.code / 100 == 2) {
+          for (const auto& cmd : rcpts) {
+            c->send(cmd);
+            rcptReplies.push_back(c->read());
+          }
+        }
       }
-    }
-    // Still Deferred but accepted; a failure below is decided for these only.
-    for (auto* a : accepted) a->reply.clear();
-    if (accepted.empty()) {
-      c.quit();
-      return Next::Done;
-    }
-    c.send("DATA\r\n");
-    r = c.read();
-    if (r.code != 354) {
+      if (mailReply.code / 100 == 4 && reused) {
+        c->quit();
+        continue;
+      }
+      if (mailReply.code / 100 != 2) {
+        const bool permanent = mailReply.code >= 500;
+        setPending(result, permanent ? RcptState::Failed : RcptState::Deferred,
+                   "MAIL: " + mailReply.text());
+        release(std::move(c), hop, cache);
+        return permanent ? Next::Done : Next::TryNextHop;
+      }
+      std::vector<RcptResult*> accepted;
+      for (std::size_t i = 0; i < pending.size(); ++i) {
+        const RcptState s = stateFor(rcptReplies[i].code);
+        if (s == RcptState::Delivered) {
+          accepted.push_back(pending[i]);
+        } else {
+          pending[i]->state = s;
+          pending[i]->reply = "RCPT: " + rcptReplies[i].text();
+        }
+      }
+      // Still Deferred but accepted; a failure below is decided for these only.
+      for (auto* a : accepted) a->reply.clear();
+      if (accepted.empty()) {
+        release(std::move(c), hop, cache);
+        return Next::Done;
+      }
+      c->send("DATA\r\n");
+      SmtpReply r = c->read();
+      if (r.code != 354) {
+        for (auto* a : accepted) {
+          a->state = r.code >= 500 ? RcptState::Failed : RcptState::Deferred;
+          a->reply = "DATA: " + r.text();
+        }
+        release(std::move(c), hop, cache);
+        return Next::Done;
+      }
+      dataSent = true;
+      c->send(data);
+      r = c->read();
       for (auto* a : accepted) {
-        a->state = r.code >= 500 ? RcptState::Failed : RcptState::Deferred;
-        a->reply = "DATA: " + r.text();
+        a->state = stateFor(r.code);
+        a->reply = r.text();
       }
-      c.quit();
+      release(std::move(c), hop, cache);
       return Next::Done;
     }
-    dataSent = true;
-    c.send(data);
-    r = c.read();
-    for (auto* a : accepted) {
-      a->state = stateFor(r.code);
-      a->reply = r.text();
-    }
-    c.quit();
-    return Next::Done;
   } catch (const Poco::Exception& e) {
     setPending(result, RcptState::Deferred, hop.text() + ": " + e.displayText());
   } catch (const std::exception& e) {
@@ -340,7 +434,8 @@ std::string dotStuff(std::string_view message) {
 }
 
 DeliveryResult deliver(const std::vector<NextHop>& hops, const SpoolEntry& entry,
-                       const std::string& hostname, std::uint32_t timeoutS) {
+                       const std::string& hostname, std::uint32_t timeoutS,
+                       ConnectionCache* cache) {
   DeliveryResult result;
   for (const auto& r : entry.envelope.recipients) {
     result.recipients.push_back({r, RcptState::Deferred, "no next hop configured"});
@@ -349,7 +444,7 @@ DeliveryResult deliver(const std::vector<NextHop>& hops, const SpoolEntry& entry
     result.hop = hop.text();
     const Next next = hop.kind == NextHop::Kind::Maildir
                           ? deliverMaildir(hop, entry, hostname, result)
-                          : deliverSmtp(hop, entry, hostname, timeoutS, result);
+                          : deliverSmtp(hop, entry, hostname, timeoutS, result, cache);
     if (next == Next::Done) break;
   }
   return result;

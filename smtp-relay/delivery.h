@@ -7,9 +7,15 @@
 // the delivery timeout, the reply to the final dot included. The message is sent dot-stuffed with
 // CRLF line ends only (a bare CR or LF is written as CRLF), so a message can never end early at
 // the next hop whatever the pipeline produced.
+//
+// Connections are reused (a ConnectionCache per delivery thread): a city hall's mail comes in
+// bursts to one LGWAN-side server, and a TCP connect, greeting and EHLO per message would cost
+// the next hop more than the message itself.
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -60,10 +66,43 @@ struct DeliveryResult {
   std::string hop;                     ///< the next hop that answered last (for logs)
 };
 
+class SmtpConnection;
+
+/// SMTP connections left open after a transaction, at most one per next hop, for the next
+/// message to the same hop. Owned by one delivery thread: not thread-safe.
+class ConnectionCache {
+ public:
+  /// A connection carries at most this many transactions, so that traffic that failed over to
+  /// a second hop goes back to the first one once it recovers (Postfix limits reuse by time for
+  /// the same reason).
+  static constexpr std::size_t kMaxTransactions = 100;
+
+  ConnectionCache();
+  ~ConnectionCache();  ///< closeAll()
+  ConnectionCache(const ConnectionCache&) = delete;
+  ConnectionCache& operator=(const ConnectionCache&) = delete;
+
+  /// Says QUIT on every open connection and closes it (idle too long, or the relay stops).
+  void closeAll();
+  bool empty() const { return open_.empty(); }
+
+  /// For deliver(): the open connection to `hop`, removed from the cache (null if none).
+  std::unique_ptr<SmtpConnection> take(const NextHop& hop);
+  /// For deliver(): keeps a connection whose transaction ended cleanly.
+  void put(const NextHop& hop, std::unique_ptr<SmtpConnection> connection);
+
+ private:
+  std::map<std::string, std::unique_ptr<SmtpConnection>> open_;
+};
+
 /// Delivers one spooled message to the first next hop that takes it (failover in order: a hop
 /// that cannot be reached, greets with an error or answers MAIL with 4xx is skipped). Never
-/// throws. `hostname` is used in EHLO/HELO.
+/// throws. `hostname` is used in EHLO/HELO. With a `cache`, an open connection to the hop is
+/// reused after a RSET (a connection that fails the RSET is replaced by a new one, which costs
+/// the message nothing), and the connection is left open in the cache afterwards; without one,
+/// each call connects and ends with QUIT.
 DeliveryResult deliver(const std::vector<NextHop>& hops, const SpoolEntry& entry,
-                       const std::string& hostname, std::uint32_t timeoutS);
+                       const std::string& hostname, std::uint32_t timeoutS,
+                       ConnectionCache* cache = nullptr);
 
 }  // namespace mugai::relay

@@ -100,6 +100,19 @@ class WorkQueue {
     items_.pop_front();
     return item;
   }
+  /// Like pop(), but waits at most `limit`; std::nullopt then too (closed() tells which).
+  std::optional<T> popFor(std::chrono::seconds limit) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    cv_.wait_for(lock, limit, [&] { return closed_ || !items_.empty(); });
+    if (items_.empty()) return std::nullopt;
+    T item = std::move(items_.front());
+    items_.pop_front();
+    return item;
+  }
+  bool closed() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return closed_;
+  }
   void close() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -216,7 +229,7 @@ class RelayCore : public MessageSink {
   void workerLoop();
   void sanitizeOne(const std::string& id);
   void deliveryLoop();
-  void deliverOne(const ReadyItem& item);
+  void deliverOne(const ReadyItem& item, ConnectionCache& connections);
   void schedulerLoop();
   void scheduleRetry(std::int64_t when, const std::string& id);
   void hold(SpoolEntry entry, const std::string& why);
@@ -352,7 +365,8 @@ class SmtpConnection : public Poco::Net::TCPServerConnection {
     if (!settings.tls) return false;  // the session offers STARTTLS only with a context
     // A client that stalls mid-handshake is held to the command timeout.
     sock.setReceiveTimeout(Poco::Timespan(static_cast<long>(settings.config.commandTimeoutS), 0));
-    Poco::Net::SecureStreamSocket secure = Poco::Net::SecureStreamSocket::attach(sock, settings.tls);
+    Poco::Net::SecureStreamSocket secure =
+        Poco::Net::SecureStreamSocket::attach(sock, settings.tls);
     if (secure.completeHandshake() != 1) {
       logLine("TLS handshake with " + field(client) + " did not complete");
       return false;
@@ -523,10 +537,28 @@ void RelayCore::sanitizeOne(const std::string& id) {
 }
 
 void RelayCore::deliveryLoop() {
-  while (auto item = ready_.pop()) deliverOne(*item);
+  // This thread's open connections to the next hops: kept while messages keep coming, closed
+  // with QUIT after relay.connection_idle_s without one, so that the next hop is not left
+  // holding idle sessions (and its own idle timeout never has to end them).
+  ConnectionCache connections;
+  for (;;) {
+    std::optional<ReadyItem> item;
+    if (connections.empty()) {
+      item = ready_.pop();
+    } else {
+      item = ready_.popFor(std::chrono::seconds(snapshot()->config.connectionIdleS));
+      if (!item && !ready_.closed()) {
+        connections.closeAll();
+        continue;
+      }
+    }
+    if (!item) break;
+    deliverOne(*item, connections);
+  }
+  connections.closeAll();
 }
 
-void RelayCore::deliverOne(const ReadyItem& item) {
+void RelayCore::deliverOne(const ReadyItem& item, ConnectionCache& connections) {
   const auto settings = snapshot();
   const RelayConfig& config = settings->config;
   std::string error;
@@ -540,7 +572,7 @@ void RelayCore::deliverOne(const ReadyItem& item) {
     return;
   }
   const DeliveryResult result = deliver(config.nextHops, *entry, config.session.hostname,
-                                        config.deliveryTimeoutS);
+                                        config.deliveryTimeoutS, &connections);
   const std::string messageId = messageIdOf(entry->message);
   std::vector<std::string> deferred;
   std::vector<std::string> failed;

@@ -186,6 +186,8 @@ void loadConfigText(std::string_view text, std::string_view source, RelayConfig&
       ok = parseCount(v, config.deliveryThreads, 1024);
     } else if (name == "delivery_timeout_s") {
       ok = parseCount(v, config.deliveryTimeoutS, 86400);
+    } else if (name == "connection_idle_s") {
+      ok = parseCount(v, config.connectionIdleS, 3600);
     } else if (name == "retry_min_s") {
       ok = parseCount(v, config.retryMinS, 86400);
     } else if (name == "retry_max_s") {

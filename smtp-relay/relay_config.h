@@ -40,6 +40,9 @@ struct RelayConfig {
   std::uint32_t workers = 0;            ///< sanitizing threads; 0 = one per core
   std::uint32_t deliveryThreads = 4;
   std::uint32_t deliveryTimeoutS = 300; ///< per SMTP reply from the next hop, final dot included
+  /// A delivery thread's connection to a next hop stays open this long without a message
+  /// for it (Postfix: smtp_connection_cache_time_limit, also 2 s).
+  std::uint32_t connectionIdleS = 2;
   std::uint32_t retryMinS = 60;         ///< first retry delay; doubles per attempt
   std::uint32_t retryMaxS = 3600;
   std::uint32_t queueLifetimeS = 5 * 86400;  ///< then held for the administrator (or a DSN)

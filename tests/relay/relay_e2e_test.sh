@@ -3,7 +3,8 @@
 # Postfix's smtp-sink (and to a maildir), all on 127.0.0.1 with free ports. Checks that the
 # sanitized message arrives exactly once, that the original is kept, that foreign domains are
 # refused, that 200 messages from parallel sessions each arrive exactly once, that a refusing
-# next hop loses nothing, `mugai queue`, kill -9, client networks and SIGHUP reloads.
+# next hop loses nothing, `mugai queue`, kill -9, client networks, SIGHUP reloads and connection
+# reuse to the next hop.
 # Synchronisation is by events, not time: the relay prints its port when ready, SIGTERM makes
 # it drain (sanitize and deliver everything accepted) and exit, and `wait` waits for that.
 # Usage: relay_e2e_test.sh MUGAI_BINARY
@@ -368,6 +369,68 @@ swaks --server "127.0.0.1:$relay_port" --from a@outside.test --to u@example.jp \
 check "the --accept-domain flag still applies after reloads" grep -q "<-  250 2.1.5" \
   "$work/swaks7.out"
 stop_relay
+
+# --- 8. Connection reuse: five messages to one next hop over one SMTP session, RSET between.
+# A scripted next hop records each connection and command. One delivery thread and an idle
+# limit far above the test's duration make the count exact: the connection closes (QUIT) only
+# at the drain.
+mkfifo "$work/scripted.out"
+python3 - "$work/events" >"$work/scripted.out" 2>"$work/scripted.err" <<'PY' &
+import socket, sys
+events = open(sys.argv[1], "a", buffering=1)
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(16)
+print(srv.getsockname()[1], flush=True)
+sys.stdout.close()
+while True:
+    conn, _ = srv.accept()
+    events.write("connect\n")
+    f = conn.makefile("rb")
+    conn.sendall(b"220 scripted ESMTP\r\n")
+    for line in f:
+        cmd = line.rstrip(b"\r\n").decode("ascii", "replace")
+        verb = cmd.split(" ")[0].upper()
+        events.write(verb + "\n")
+        if verb == "EHLO":
+            conn.sendall(b"250-scripted\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
+        elif verb == "DATA":
+            conn.sendall(b"354 go\r\n")
+            for data in f:
+                if data == b".\r\n":
+                    break
+                if data.lower().startswith(b"message-id:"):
+                    events.write("message " + data.decode().split(":", 1)[1].strip() + "\n")
+            conn.sendall(b"250 2.0.0 ok\r\n")
+        elif verb == "QUIT":
+            conn.sendall(b"221 bye\r\n")
+            break
+        else:
+            conn.sendall(b"250 ok\r\n")
+    conn.close()
+PY
+scripted_pid=$!
+pids+=("$scripted_pid")
+scripted_port=""
+read -r -t 60 scripted_port <"$work/scripted.out"
+check "the scripted next hop started ($(cat "$work/scripted.err"))" test -n "$scripted_port"
+printf 'relay.delivery_threads = 1\nrelay.connection_idle_s = 3600\n' >"$work/reuse.conf"
+start_relay --config "$work/reuse.conf" --next-hop "smtp://127.0.0.1:$scripted_port" \
+  --spool "$work/spool8" --accept-domain example.jp
+for i in 1 2 3 4 5; do
+  swaks --server "127.0.0.1:$relay_port" --from a@outside.test --to u@example.jp \
+    --header "Message-Id: <e2e-reuse-$i@outside.test>" >"$work/swaks8-$i.out" 2>&1
+  check "reuse: message $i got 250" grep -q "<-  250 2.0.0 Ok: queued as" "$work/swaks8-$i.out"
+done
+stop_relay  # the drain delivers everything, then the delivery thread says QUIT
+kill "$scripted_pid"; wait "$scripted_pid" 2>/dev/null
+count() { grep -c "^$1" "$work/events"; }
+check "reuse: five messages arrived ($(count message))" test "$(count message)" -eq 5
+check "reuse: each once" test "$(grep "^message" "$work/events" | sort -u | wc -l)" -eq 5
+check "reuse: over one connection ($(count connect))" test "$(count connect)" -eq 1
+check "reuse: one EHLO ($(count EHLO))" test "$(count EHLO)" -eq 1
+check "reuse: RSET between the messages ($(count RSET))" test "$(count RSET)" -eq 4
+check "reuse: one QUIT, at the drain ($(count QUIT))" test "$(count QUIT)" -eq 1
 
 echo "relay e2e: $passes passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -107,8 +107,8 @@ swaks --server "127.0.0.1:$relay_port" --from sender@outside.test --to staff@exa
   --data "@$work/hostile.eml" >"$work/swaks.out" 2>&1
 check "swaks got 250 from the relay" grep -q "<-  250 2.0.0 Ok: queued as" "$work/swaks.out"
 stop_relay  # the drain delivers to Postfix before the relay exits
-check "the relay delivered to Postfix" \
-  grep -q "hop=smtp://127.0.0.1:$pf_port attempt=1 .* result=delivered reply=\"250 2.0.0 Ok: queued as" \
+check "the relay delivered to Postfix" grep -q \
+  "hop=smtp://127.0.0.1:$pf_port attempt=1 .* result=delivered reply=\"250 2.0.0 Ok: queued as" \
   "$work/relay.log"
 
 # Postfix took the message (250) before the relay exited; it is delivered once its queue is empty.

@@ -95,7 +95,8 @@ check "the injected MAIL was not executed (RCPT gets 503)" \
   grep -q "^rcpt before ehlo: 503 " "$work/inject.out"
 check "EHLO over TLS works and offers no STARTTLS" \
   grep -q "^ehlo over tls: 250 ENHANCEDSTATUSCODES False$" "$work/inject.out"
-check "a message after the injection attempt is queued" grep -q "^dot: 250 2.0.0 " "$work/inject.out"
+check "a message after the injection attempt is queued" \
+  grep -q "^dot: 250 2.0.0 " "$work/inject.out"
 
 stop_relay
 kill "$sink_pid"; wait "$sink_pid" 2>/dev/null

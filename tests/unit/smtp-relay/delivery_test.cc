@@ -6,6 +6,7 @@
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/StreamSocket.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <string>
@@ -24,63 +25,75 @@ ReplyReader::Result readOne(const std::string& bytes, SmtpReply& reply, std::str
   return r.next(reply, error);
 }
 
-// A one-connection SMTP server on 127.0.0.1:0 that answers each command line through `answer`
-// (which sees the command and returns the reply bytes); the message data is collected.
+// An SMTP server on 127.0.0.1:0 taking `maxConnections` connections one after the other. It
+// answers each command line through `answer` (which sees the command and returns the reply
+// bytes; "" closes the connection without a reply); the message data is collected, and the
+// connections are counted.
 class ScriptedServer {
  public:
   explicit ScriptedServer(std::function<std::string(const std::string&)> answer,
-                          std::string greeting = "220 sink ESMTP\r\n")
+                          std::string greeting = "220 sink ESMTP\r\n", int maxConnections = 1)
       : socket_(Poco::Net::SocketAddress("127.0.0.1", 0)) {
     port = socket_.address().port();
-    thread_ = std::thread([this, answer, greeting] {
-      Poco::Net::StreamSocket c = socket_.acceptConnection();
-      c.setReceiveTimeout(Poco::Timespan(30, 0));
-      send(c, greeting);
-      std::string buf;
-      bool inData = false;
-      char chunk[4096];
-      for (;;) {
-        const auto lf = buf.find('\n');
-        if (lf == std::string::npos) {
-          int n = 0;
-          try {
-            n = c.receiveBytes(chunk, sizeof chunk);
-          } catch (...) {
-            return;
-          }
-          if (n <= 0) return;
-          buf.append(chunk, static_cast<std::size_t>(n));
-          continue;
-        }
-        const std::string line = buf.substr(0, lf + 1);
-        buf.erase(0, lf + 1);
-        if (inData) {
-          data += line;
-          if (line == ".\r\n") {
-            inData = false;
-            send(c, answer("."));
-          }
-          continue;
-        }
-        const std::string cmd = line.substr(0, line.size() - 2);
-        commands.push_back(cmd);
-        const std::string reply = answer(cmd);
-        send(c, reply);
-        if (cmd == "DATA" && reply.rfind("354", 0) == 0) inData = true;
-        if (cmd == "QUIT") return;
+    thread_ = std::thread([this, answer, greeting, maxConnections] {
+      for (int i = 0; i < maxConnections; ++i) {
+        Poco::Net::StreamSocket c = socket_.acceptConnection();
+        ++connections;
+        serve(c, answer, greeting);
       }
     });
   }
   ~ScriptedServer() { join(); }
-  /// Waits for the conversation to end; only then are `commands` and `data` safe to read.
+  /// Waits for the conversations to end; only then are the results safe to read.
   void join() {
     if (thread_.joinable()) thread_.join();
   }
   std::uint16_t port = 0;
+  int connections = 0;
   std::vector<std::string> commands;
   std::string data;
 
  private:
+  void serve(Poco::Net::StreamSocket& c,
+             const std::function<std::string(const std::string&)>& answer,
+             const std::string& greeting) {
+    c.setReceiveTimeout(Poco::Timespan(30, 0));
+    send(c, greeting);
+    std::string buf;
+    bool inData = false;
+    char chunk[4096];
+    for (;;) {
+      const auto lf = buf.find('\n');
+      if (lf == std::string::npos) {
+        int n = 0;
+        try {
+          n = c.receiveBytes(chunk, sizeof chunk);
+        } catch (...) {
+          return;
+        }
+        if (n <= 0) return;
+        buf.append(chunk, static_cast<std::size_t>(n));
+        continue;
+      }
+      const std::string line = buf.substr(0, lf + 1);
+      buf.erase(0, lf + 1);
+      if (inData) {
+        data += line;
+        if (line == ".\r\n") {
+          inData = false;
+          send(c, answer("."));
+        }
+        continue;
+      }
+      const std::string cmd = line.substr(0, line.size() - 2);
+      commands.push_back(cmd);
+      const std::string reply = answer(cmd);
+      if (reply.empty()) return;  // hang up
+      send(c, reply);
+      if (cmd == "DATA" && reply.rfind("354", 0) == 0) inData = true;
+      if (cmd == "QUIT") return;
+    }
+  }
   static void send(Poco::Net::StreamSocket& c, const std::string& s) {
     try {
       c.sendBytes(s.data(), static_cast<int>(s.size()));
@@ -254,5 +267,98 @@ TEST_SUITE("smtp-relay delivery") {
     CHECK(r.recipients[0].state == RcptState::Failed);
     server.join();
     for (const auto& c : server.commands) CHECK(c != "DATA");
+  }
+
+  TEST_CASE("delivery: messages to one hop share one connection, with RSET between") {
+    ScriptedServer server([](const std::string& cmd) -> std::string {
+      if (cmd.rfind("EHLO", 0) == 0) return "250-sink\r\n250-PIPELINING\r\n250 SIZE 1000000\r\n";
+      if (cmd == "DATA") return "354 go\r\n";
+      if (cmd == "QUIT") return "221 bye\r\n";
+      return "250 ok\r\n";
+    });  // one connection only: a second would wait for a greeting that never comes
+    ConnectionCache cache;
+    for (int i = 0; i < 3; ++i) {
+      CAPTURE(i);
+      const DeliveryResult r =
+          deliver({hopAt(server.port)}, entryFor({"a@example.jp"}), "m.test", 5, &cache);
+      CHECK(r.recipients[0].state == RcptState::Delivered);
+      CHECK_FALSE(cache.empty());
+    }
+    cache.closeAll();
+    CHECK(cache.empty());
+    server.join();
+    CHECK(server.connections == 1);
+    const std::string mail = "MAIL FROM:<a@outside.test> SIZE=39";
+    const std::string rcpt = "RCPT TO:<a@example.jp>";
+    CHECK(server.commands == std::vector<std::string>{"EHLO m.test", mail, rcpt, "DATA",
+                                                      "RSET", mail, rcpt, "DATA",
+                                                      "RSET", mail, rcpt, "DATA", "QUIT"});
+  }
+
+  TEST_CASE("delivery: a cached connection the server dropped is replaced, the message sent") {
+    ScriptedServer server(
+        [](const std::string& cmd) -> std::string {
+          if (cmd == "RSET") return "";  // gone while idle: the RSET finds a closed connection
+          if (cmd == "DATA") return "354 go\r\n";
+          if (cmd == "QUIT") return "221 bye\r\n";
+          return "250 ok\r\n";
+        },
+        "220 sink ESMTP\r\n", 2);
+    ConnectionCache cache;
+    for (int i = 0; i < 2; ++i) {
+      const DeliveryResult r =
+          deliver({hopAt(server.port)}, entryFor({"a@example.jp"}), "m.test", 5, &cache);
+      CHECK(r.recipients[0].state == RcptState::Delivered);
+    }
+    cache.closeAll();
+    server.join();
+    CHECK(server.connections == 2);
+    CHECK(std::count(server.commands.begin(), server.commands.end(), "DATA") == 2);
+  }
+
+  TEST_CASE("delivery: a reused connection refusing MAIL with 4xx is replaced, not deferred") {
+    // A per-connection message limit (Exchange has one): the second MAIL on a connection gets
+    // 421, a new connection takes it.
+    int mailsOnConnection = 0;
+    ScriptedServer server(
+        [&mailsOnConnection](const std::string& cmd) -> std::string {
+          if (cmd.rfind("EHLO", 0) == 0) mailsOnConnection = 0;
+          if (cmd.rfind("MAIL", 0) == 0 && ++mailsOnConnection > 1) {
+            return "421 4.7.0 too many messages on this connection\r\n";
+          }
+          if (cmd == "DATA") return "354 go\r\n";
+          if (cmd == "QUIT") return "221 bye\r\n";
+          return "250 ok\r\n";
+        },
+        "220 sink ESMTP\r\n", 2);
+    ConnectionCache cache;
+    for (int i = 0; i < 2; ++i) {
+      CAPTURE(i);
+      const DeliveryResult r =
+          deliver({hopAt(server.port)}, entryFor({"a@example.jp"}), "m.test", 5, &cache);
+      CHECK(r.recipients[0].state == RcptState::Delivered);
+    }
+    cache.closeAll();
+    server.join();
+    CHECK(server.connections == 2);
+  }
+
+  TEST_CASE("delivery: without a cache every message has its own connection and QUIT") {
+    ScriptedServer server(
+        [](const std::string& cmd) -> std::string {
+          if (cmd == "DATA") return "354 go\r\n";
+          if (cmd == "QUIT") return "221 bye\r\n";
+          return "250 ok\r\n";
+        },
+        "220 sink ESMTP\r\n", 2);
+    for (int i = 0; i < 2; ++i) {
+      const DeliveryResult r =
+          deliver({hopAt(server.port)}, entryFor({"a@example.jp"}), "m.test", 5);
+      CHECK(r.recipients[0].state == RcptState::Delivered);
+    }
+    server.join();
+    CHECK(server.connections == 2);
+    CHECK(std::count(server.commands.begin(), server.commands.end(), "QUIT") == 2);
+    CHECK(std::count(server.commands.begin(), server.commands.end(), "RSET") == 0);
   }
 }

@@ -152,7 +152,8 @@ TEST_SUITE("smtp-relay config") {
                             "max_errors", "max_hops", "max_command_line", "max_data_line",
                             "command_timeout_s", "data_timeout_s", "workers", "delivery_threads",
                             "delivery_timeout_s", "retry_min_s", "retry_max_s",
-                            "queue_lifetime_s", "dsn", "tls_cert", "tls_key"}) {
+                            "queue_lifetime_s", "dsn", "tls_cert", "tls_key",
+                            "connection_idle_s"}) {
       CAPTURE(key);
       CHECK(text.find(std::string("#relay.") + key + " = ") != std::string::npos);
       // And the loader knows it: an unknown key would be an error.
