@@ -18,6 +18,8 @@
 
 #include "core/pipeline.h"
 #include "core/policy.h"
+#include "smtp-relay/relay.h"
+#include "smtp-relay/relay_config.h"
 
 namespace fs = std::filesystem;
 using mugai::core::Outcome;
@@ -33,6 +35,9 @@ Usage:
   mugai verify FILE.eml [--config FILE]
   mugai config-check FILE
   mugai limits [--config FILE]
+  mugai relay [--listen HOST:PORT] [--next-hop smtp://HOST:PORT | maildir:DIR]...
+              [--spool DIR] [--accept-domain DOMAIN]... [--hostname NAME] [--config FILE]
+  mugai queue [--spool DIR | --config FILE] list | show ID | flush | delete ID
   mugai --help | --version
 
 sanitize
@@ -61,6 +66,20 @@ config-check
 
 limits
   Prints every limit with its value (after --config, if given).
+
+relay
+  Runs the SMTP relay: accepts mail for the accepted domains only, spools it durably (250 only
+  after fsync), sanitizes every message, keeps the original under SPOOL/originals/, and delivers
+  the rebuilt message to the next hops in order (default: maildir:maildir). Prints
+  "mugai relay: listening on HOST:PORT" when ready (port 0 picks a free one). SIGTERM drains
+  and exits; SIGHUP reloads the config; SIGUSR1 retries deferred mail now. Flags override the
+  config file's relay.* keys (deploy/mugai.conf.example).
+
+queue
+  The relay's spool (--spool, else relay.spool of --config, else ./spool), beside a running
+  relay or not. list: one line per queued message (queue, size, attempts, next retry, envelope,
+  last error). show ID: the queue file (envelope, then the message). delete ID: removes it.
+  flush: the running relay retries every deferred message now (without one: at its next start).
 
 Config file: `key = value` lines; see deploy/mugai.conf.example for every key.
 
@@ -160,7 +179,11 @@ Args parseArgs(int argc, char** argv, int first) {
 Policy loadPolicy(const std::string& config) {
   if (config.empty()) return Policy::defaults();
   try {
-    return Policy::fromFile(config);
+    // The relay's loader: the same file may carry relay.* keys, which are checked and ignored here.
+    mugai::relay::RelayConfig relayConfig;
+    Policy policy;
+    mugai::relay::loadConfigFile(config, relayConfig, policy);
+    return policy;
   } catch (const mugai::core::ConfigError& e) {
     std::cerr << "mugai: config error: " << e.what() << "\n";
     std::exit(2);
@@ -317,6 +340,8 @@ int main(int argc, char** argv) {
     std::cout << "mugai " << MUGAI_VERSION << "\n";
     return 0;
   }
+  if (cmd == "relay") return mugai::relay::runRelayCommand(argc, argv, 2);
+  if (cmd == "queue") return mugai::relay::runQueueCommand(argc, argv, 2);
   const Args a = parseArgs(argc, argv, 2);
   if (cmd == "sanitize") {
     const Policy policy = loadPolicy(a.config);

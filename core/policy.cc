@@ -96,6 +96,9 @@ Policy Policy::fromConfig(std::string_view text, std::string_view source) {
     } else if (const auto hash = value.find('#'); hash != std::string_view::npos) {
       value = trim(value.substr(0, hash));  // a trailing comment
     }
+    // The relay's keys share this file; smtp-relay/relay_config.cc validates them (and rejects
+    // a misspelt one), so the pipeline neither needs nor second-guesses them.
+    if (key.rfind("relay.", 0) == 0) continue;
     if (key.rfind("limit.", 0) == 0) {
       if (!p.limits.set(std::string_view(key).substr(6), value)) {
         fail("bad limit '" + key + "' (unknown name, not a positive integer, or out of range)");

@@ -50,7 +50,9 @@ struct Policy {
   /// The built-in defaults.
   static Policy defaults();
   /// Defaults overridden by the config text. `source` names the file in error messages.
-  /// Throws ConfigError.
+  /// Lines whose key starts with "relay." are skipped unread: they belong to `mugai relay`,
+  /// whose loader (relay::loadConfigText) checks them, so load a file that may carry relay
+  /// keys through that loader when a typo in them must be reported. Throws ConfigError.
   static Policy fromConfig(std::string_view text, std::string_view source);
   /// Reads and parses a config file. Throws ConfigError (also for an unreadable file).
   static Policy fromFile(const std::string& path);

@@ -149,6 +149,16 @@ TEST_SUITE("policy") {
           "/etc/mugai/mugai.conf:1: unknown key 'foo'");
   }
 
+  TEST_CASE("policy: relay.* keys are skipped, other unknown keys are still errors") {
+    // The relay's loader validates relay.* lines; the pipeline must not reject the shared file.
+    const Policy p = Policy::fromConfig(
+        "relay.listen = 0.0.0.0:25\nRELAY.Whatever = x # even a misspelt one\nnotice = off\n",
+        "x.conf");
+    CHECK_FALSE(p.notice);
+    CHECK(errorOf("relay.x = 1\nrelayx = 1\n") == "x.conf:2: unknown key 'relayx'");
+    CHECK(errorOf("relay = 1\n") == "x.conf:1: unknown key 'relay'");
+  }
+
   TEST_CASE("policy: bad limit values are rejected, good ones at the edges accepted") {
     const std::vector<std::string> bad = {"0",          "-1",        "abc",   "",
                                           "1.5",        "0x10",      "1e3",   "+5",

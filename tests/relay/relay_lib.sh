@@ -1,0 +1,99 @@
+# Shared by the relay's end-to-end scripts (sourced, not run): a work folder removed at exit,
+# pass/fail counting, free ports, smtp-sink and `mugai relay` started and stopped by PID.
+# Synchronisation is by events, not time: the relay prints its port when ready and reports
+# SIGHUP/SIGUSR1 outcomes on stdout, SIGTERM makes it drain and exit, and `wait` waits for that.
+# The caller sets MUGAI (the binary) before sourcing.
+work=$(mktemp -d)
+chmod 755 "$work"
+pids=()
+# Commands run at exit before the processes are killed (e.g. stopping a private Postfix).
+on_exit=()
+cleanup() {
+  local c
+  for c in "${on_exit[@]}"; do eval "$c"; done
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+[ -n "${KEEP_WORK:-}" ] && trap - EXIT
+fails=0
+passes=0
+ok() { passes=$((passes + 1)); }
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+check() {  # description command...
+  local what=$1; shift
+  if "$@"; then ok; else fail "$what"; fi
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Waits until something accepts connections on the port (a readiness probe with a deadline:
+# smtp-sink has no other way to say it is listening).
+wait_listening() {
+  local i
+  for i in $(seq 1 400); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# smtp-sink: one dump file per transaction under $1.
+start_sink() {  # dir port [extra smtp-sink options]
+  local dir=$1 port=$2; shift 2
+  mkdir -p "$dir" && chmod 777 "$dir"
+  local user=()
+  [ "$(id -u)" -eq 0 ] && user=(-u nobody)
+  smtp-sink "${user[@]}" "$@" -d "$dir/m." "127.0.0.1:$port" 256 2>"$dir.log" &
+  sink_pid=$!
+  pids+=("$sink_pid")
+  wait_listening "$port" || { echo "smtp-sink did not start: $(cat "$dir.log")"; exit 1; }
+}
+
+# Starts the relay with the given arguments and sets relay_pid and relay_port from the line it
+# prints when ready.
+start_relay() {
+  rm -f "$work/relay.out"
+  mkfifo "$work/relay.out"
+  "$MUGAI" relay --listen 127.0.0.1:0 --hostname mugai.test "$@" >"$work/relay.out" \
+    2>>"$work/relay.log" &
+  relay_pid=$!
+  pids+=("$relay_pid")
+  local line=""
+  # Kept open until stop_relay: the relay also reports the outcome of SIGHUP and SIGUSR1 there.
+  exec 3<"$work/relay.out"
+  read -r -t 60 line <&3
+  relay_port=$(sed -n 's/^mugai relay: listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' <<<"$line")
+  if [ -z "$relay_port" ]; then
+    echo "relay did not start: '$line'"; cat "$work/relay.log"; exit 1
+  fi
+}
+
+# The relay's next line on stdout (the event a signal's work is done), or "" after 60 s.
+relay_says() {
+  local line=""
+  read -r -t 60 line <&3
+  echo "$line"
+}
+
+# SIGTERM: the relay drains and exits 0.
+stop_relay() {
+  kill -TERM "$relay_pid"
+  wait "$relay_pid"
+  local rc=$?
+  exec 3<&-
+  check "relay exits 0 after SIGTERM (exit $rc)" test "$rc" -eq 0
+}
+
+# Waits until a command succeeds, checking every 0.1 s, for at most 60 s: for events no peer
+# announces (a Postfix queue running empty). Never a fixed delay.
+wait_until() {  # command...
+  local i
+  for i in $(seq 1 600); do
+    "$@" && return 0
+    sleep 0.1
+  done
+  return 1
+}

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# A real Postfix as the next hop: swaks -> `mugai relay` -> a private Postfix instance (its own
+# config and queue directories under the work folder, an inet listener on a free 127.0.0.1 port)
+# -> smtp-sink. Checks that the sanitized message arrives at the far end exactly once, passed
+# through Postfix's queue. The system's own Postfix configuration is never read or touched.
+# Exits 77 (skip) only when Postfix cannot run here: not installed, or not run as root (its
+# master process must start as root to drop to mail_owner).
+# Usage: relay_postfix_test.sh MUGAI_BINARY
+set -uo pipefail
+MUGAI=$1
+for tool in postfix postqueue swaks smtp-sink python3; do
+  command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
+done
+if [ "$(id -u)" -ne 0 ]; then
+  echo "SKIP: postfix cannot run as $(id -un): its master must be started by root"
+  exit 77
+fi
+# shellcheck source=relay_lib.sh
+. "$(dirname "$0")/relay_lib.sh"
+
+# --- The private Postfix: relays example.jp to smtp-sink, logs to a file of its own. ---------
+pf=$work/postfix
+pf_port=$(free_port)
+sink_port=$(free_port)
+mkdir -p "$pf/etc" "$pf/queue" "$pf/data"
+chmod 755 "$pf" "$pf/queue"
+chown postfix "$pf/data"
+cat >"$pf/etc/main.cf" <<EOF
+compatibility_level = 3.6
+queue_directory = $pf/queue
+data_directory = $pf/data
+maillog_file = $pf/maillog
+maillog_file_prefixes = $pf
+myhostname = lgwan.test
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+relay_domains = example.jp
+relayhost = [127.0.0.1]:$sink_port
+smtp_dns_support_level = disabled
+alias_maps =
+alias_database =
+EOF
+# Only the services this flow needs, none chrooted (the queue is under a temp folder).
+cat >"$pf/etc/master.cf" <<EOF
+127.0.0.1:$pf_port inet n - n - - smtpd
+pickup    unix  n - n 60    1 pickup
+cleanup   unix  n - n -     0 cleanup
+qmgr      unix  n - n 300   1 qmgr
+rewrite   unix  - - n -     - trivial-rewrite
+bounce    unix  - - n -     0 bounce
+defer     unix  - - n -     0 bounce
+trace     unix  - - n -     0 bounce
+verify    unix  - - n -     1 verify
+flush     unix  n - n 1000? 0 flush
+proxymap  unix  - - n -     - proxymap
+smtp      unix  - - n -     - smtp
+relay     unix  - - n -     - smtp
+showq     unix  n - n -     - showq
+error     unix  - - n -     - error
+retry     unix  - - n -     - error
+discard   unix  - - n -     - discard
+anvil     unix  - - n -     1 anvil
+scache    unix  - - n -     1 scache
+postlog   unix-dgram n - n - 1 postlogd
+EOF
+start_sink "$work/sink" "$sink_port"
+# Postfix logs its command-line errors to syslog only unless stderr is a terminal; the file
+# maillog_file gets them once postlogd runs, so show both when the start fails.
+if ! postfix -c "$pf/etc" check >"$work/postfix-check.log" 2>&1 ||
+   ! postfix -c "$pf/etc" start >"$work/postfix-start.log" 2>&1; then
+  echo "FAIL: the private Postfix did not start"
+  cat "$work/postfix-check.log" "$work/postfix-start.log" "$pf/maillog" 2>/dev/null
+  exit 1
+fi
+on_exit+=("postfix -c '$pf/etc' stop >/dev/null 2>&1")
+# `postfix start` returns once master has bound its listeners (master -w), so this succeeds at
+# once; it only bounds the wait if it did not.
+wait_listening "$pf_port" || { echo "FAIL: Postfix is not listening"; cat "$pf/maillog"; exit 1; }
+
+start_relay --next-hop "smtp://127.0.0.1:$pf_port" --spool "$work/spool" \
+  --accept-domain example.jp
+
+# --- The message: HTML with a script, and an executable. ------------------------------------
+cat >"$work/hostile.eml" <<'X'
+From: sender@outside.test
+To: staff@example.jp
+Subject: invoice
+Message-Id: <e2e-postfix@outside.test>
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="b1"
+
+--b1
+Content-Type: text/html; charset=utf-8
+
+<html><body><p>Please pay</p><script>alert(1)</script></body></html>
+--b1
+Content-Type: application/octet-stream; name="attach.exe"
+Content-Disposition: attachment; filename="attach.exe"
+Content-Transfer-Encoding: base64
+
+TVogdGhpcyBpcyBub3QgcmVhbGx5IGEgcHJvZ3JhbQo=
+--b1--
+X
+swaks --server "127.0.0.1:$relay_port" --from sender@outside.test --to staff@example.jp \
+  --data "@$work/hostile.eml" >"$work/swaks.out" 2>&1
+check "swaks got 250 from the relay" grep -q "<-  250 2.0.0 Ok: queued as" "$work/swaks.out"
+stop_relay  # the drain delivers to Postfix before the relay exits
+check "the relay delivered to Postfix" grep -q \
+  "hop=smtp://127.0.0.1:$pf_port attempt=1 .* result=delivered reply=\"250 2.0.0 Ok: queued as" \
+  "$work/relay.log"
+
+# Postfix took the message (250) before the relay exited; it is delivered once its queue is empty.
+queue_empty() { [ -z "$(postqueue -c "$pf/etc" -j 2>/dev/null)" ]; }
+check "the Postfix queue runs empty" wait_until queue_empty
+postfix -c "$pf/etc" stop >/dev/null 2>&1
+on_exit=()
+kill "$sink_pid"; wait "$sink_pid" 2>/dev/null
+
+check "Postfix logged the delivery to the sink" \
+  grep -q "relay=127.0.0.1\[127.0.0.1\]:$sink_port, .*status=sent" "$pf/maillog"
+n=$(grep -l -i "^Message-ID: <e2e-postfix@outside.test>" "$work"/sink/m.* 2>/dev/null | wc -l)
+check "the message arrived exactly once (found $n)" test "$n" -eq 1
+check "nothing else arrived (no bounce)" test "$(ls "$work/sink" | wc -l)" -eq 1
+dump=$(ls "$work"/sink/m.* 2>/dev/null | head -1)
+check "it passed Postfix" grep -q "by lgwan.test (Postfix)" "$dump"
+check "it passed Mugai" grep -q "(Mugai) with ESMTP" "$dump"
+check "it carries X-Mugai-Status" grep -q -i "^X-Mugai-Status:" "$dump"
+python3 - "$dump" >"$work/parts.out" 2>&1 <<'PY'
+import email, sys
+from email import policy
+msg = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=policy.default)
+for part in msg.walk():
+    if not part.is_multipart():
+        print("PART", part.get_content_type(), part.get_filename())
+        print((part.get_payload(decode=True) or b"").decode("utf-8", "replace"))
+PY
+check "the text survives" grep -q "Please pay" "$work/parts.out"
+check "the script is gone" bash -c "! grep -q -i 'alert(1)' '$work/parts.out'"
+check "the executable is gone" bash -c "! grep -q 'not really a program' '$work/parts.out'"
+
+echo "relay postfix: $passes passed, $fails failed"
+[ "$fails" -eq 0 ]
