@@ -2,9 +2,9 @@
 # End to end: swaks and Postfix's smtp-source send through a real `mugai relay` process to
 # Postfix's smtp-sink (and to a maildir), all on 127.0.0.1 with free ports. Checks that the
 # sanitized message arrives exactly once, that the original is kept, that foreign domains are
-# refused, that 200 messages from parallel sessions each arrive exactly once, that a refusing
-# next hop loses nothing, `mugai queue`, kill -9, client networks, SIGHUP reloads and connection
-# reuse to the next hop.
+# refused, that 2000 messages from parallel sessions each arrive exactly once, that a refusing
+# next hop loses nothing, `mugai queue`, kill -9, client networks (config and flag), SIGHUP
+# reloads and connection reuse to the next hop.
 # Synchronisation is by events, not time: the relay prints its port when ready, SIGTERM makes
 # it drain (sanitize and deliver everything accepted) and exit, and `wait` waits for that.
 # Usage: relay_e2e_test.sh MUGAI_BINARY
@@ -369,6 +369,24 @@ swaks --server "127.0.0.1:$relay_port" --from a@outside.test --to u@example.jp \
 check "the --accept-domain flag still applies after reloads" grep -q "<-  250 2.1.5" \
   "$work/swaks7.out"
 stop_relay
+
+# --- 6b. The flag: --client-network (repeatable) replaces the default (loopback) list like
+# relay.client_networks; a value with host bits set is a config error, not a silent widening.
+start_relay --client-network 127.0.0.2/32 --client-network ::1 \
+  --next-hop "maildir:$work/maildir6b" --spool "$work/spool6b" --accept-domain example.jp
+reply=$(first_reply 127.0.0.1)
+check "--client-network: a client outside gets 554 5.7.1 ('$reply')" grep -q "^554 5.7.1 " <<<"$reply"
+reply=$(first_reply 127.0.0.2)
+check "--client-network: a client inside gets the greeting ('$reply')" grep -q "^220 " <<<"$reply"
+check "--client-network: the refusal is logged" \
+  test "$(grep -c "refused connection from 127.0.0.1: not in relay" "$work/relay.log")" -ge 2
+stop_relay
+"$MUGAI" relay --listen 127.0.0.1:0 --client-network 127.0.0.1/8 --accept-domain example.jp \
+  --spool "$work/spool6c" >/dev/null 2>"$work/badnet.err"
+rc=$?
+check "--client-network with host bits set: exit 2 ($rc)" test "$rc" -eq 2
+check "--client-network with host bits set: says why" \
+  grep -q "config error: --client-network must be ADDRESS/BITS" "$work/badnet.err"
 
 # --- 8. Connection reuse: five messages to one next hop over one SMTP session, RSET between.
 # A scripted next hop records each connection and command. One delivery thread and an idle

@@ -97,3 +97,19 @@ wait_until() {  # command...
   done
   return 1
 }
+
+# Prints every leaf part of a message file, decoded: "PART type filename", then its text. For
+# checks on what a sanitized message kept (the text) and dropped (scripts, executables).
+decode_parts() {  # message-file
+  python3 - "$1" <<'PY'
+import email, sys
+from email import policy
+msg = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=policy.default)
+for part in msg.walk():
+    if part.is_multipart():
+        continue
+    body = part.get_payload(decode=True) or b""
+    print("PART", part.get_content_type(), part.get_filename())
+    print(body.decode("utf-8", "replace"))
+PY
+}
