@@ -38,7 +38,7 @@ Usage:
   mugai relay [--listen HOST:PORT] [--next-hop smtp://HOST:PORT | maildir:DIR]...
               [--spool DIR] [--accept-domain DOMAIN]... [--client-network CIDR]...
               [--hostname NAME] [--config FILE]
-  mugai queue [--spool DIR | --config FILE] list | show ID | flush | delete ID
+  mugai queue [--spool DIR | --config FILE] list | show ID | flush | delete ID | release ID|all
   mugai --help | --version
 
 sanitize
@@ -83,6 +83,9 @@ queue
   running relay or not. list: one line per queued message (queue, size, attempts, next retry,
   envelope, last error). show ID: the queue file (envelope, then the message). delete ID: removes it.
   flush: the running relay retries every deferred message now (without one: at its next start).
+  release ID (or all): a held message goes back through the pipeline (incoming/, a new queue
+  ID), never straight to delivery; the running relay sanitizes it now (without one: at its
+  next start). A message the pipeline held is held again unless the config changed.
 
 Config file: `key = value` lines; see deploy/mugai.conf.example for every key.
 

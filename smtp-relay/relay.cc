@@ -25,6 +25,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "core/pipeline.h"
@@ -188,7 +189,7 @@ class RelayCore : public MessageSink {
               std::to_string(envelope.recipients.size()) + " size=" +
               std::to_string(message.size()) + " client=" + field(envelope.client) +
               " message-id=" + messageIdOf(message));
-      incoming_.push(r.queueId);
+      toSanitize(r.queueId);
     } else {
       logLine("NOT queued (spool failure, answered " + std::to_string(replySpec(r.status).code) +
               ") from=<" + field(envelope.sender) + "> client=" + field(envelope.client));
@@ -224,8 +225,20 @@ class RelayCore : public MessageSink {
   std::uint16_t start();
   void stop();
   std::size_t flushDeferred();
+  std::size_t sanitizeReleased();
 
  private:
+  // Hands an incoming/ ID to the workers unless it is already with them: IDs are claimed from
+  // the push until the worker is done, so a rescan of incoming/ (sanitizeReleased) never sends a
+  // message being sanitized a second time. Returns false when it was already claimed.
+  bool toSanitize(const std::string& id) {
+    {
+      std::lock_guard<std::mutex> lock(claimedMutex_);
+      if (!claimed_.insert(id).second) return false;
+    }
+    incoming_.push(id);
+    return true;
+  }
   void workerLoop();
   void sanitizeOne(const std::string& id);
   void deliveryLoop();
@@ -242,6 +255,8 @@ class RelayCore : public MessageSink {
   Spool spool_;
   WorkQueue<std::string> incoming_;
   WorkQueue<ReadyItem> ready_;
+  std::mutex claimedMutex_;
+  std::set<std::string> claimed_;  // incoming/ IDs pushed to incoming_ and not yet done
 
   std::mutex scheduleMutex_;
   std::condition_variable scheduleCv_;
@@ -412,7 +427,7 @@ std::uint16_t RelayCore::start() {
           " temp files removed, " + std::to_string(rec.staleIncoming) +
           " finished inputs removed, " +
           std::to_string(rec.corrupt) + " corrupt");
-  for (const auto& id : rec.incoming) incoming_.push(id);
+  for (const auto& id : rec.incoming) toSanitize(id);
   for (const auto& id : rec.outgoing) ready_.push({Queue::Outgoing, id});
   for (const auto& id : rec.deferred) {
     std::string error;
@@ -464,7 +479,11 @@ void RelayCore::stop() {
 }
 
 void RelayCore::workerLoop() {
-  while (auto id = incoming_.pop()) sanitizeOne(*id);
+  while (auto id = incoming_.pop()) {
+    sanitizeOne(*id);
+    std::lock_guard<std::mutex> lock(claimedMutex_);
+    claimed_.erase(*id);
+  }
 }
 
 void RelayCore::hold(SpoolEntry entry, const std::string& why) {
@@ -673,6 +692,16 @@ std::size_t RelayCore::flushDeferred() {
   return n;
 }
 
+std::size_t RelayCore::sanitizeReleased() {
+  // Files put into incoming/ by `mugai queue release` (held messages, under new IDs). Any other
+  // file there is already claimed, or finished and about to be removed: the worker then finds it
+  // gone, or sees it again, which the at-least-once contract allows.
+  std::size_t n = 0;
+  for (const auto& id : spool_.list(Queue::Incoming)) n += toSanitize(id) ? 1 : 0;
+  if (n) logLine("release: " + std::to_string(n) + " message(s) in incoming/ sent to the workers");
+  return n;
+}
+
 struct Relay::Impl {
   Impl(RelayConfig config, core::Policy policy) : core(std::move(config), std::move(policy)) {}
   RelayCore core;
@@ -692,6 +721,8 @@ void Relay::reload(RelayConfig config, core::Policy policy) {
 }
 
 std::size_t Relay::flush() { return impl_->core.flushDeferred(); }
+
+std::size_t Relay::sanitizeReleased() { return impl_->core.sanitizeReleased(); }
 
 void Relay::stop() { impl_->core.stop(); }
 

@@ -1,6 +1,7 @@
 // `mugai relay`: flags, config file, signals. The flags override the config file's relay.* keys;
 // SIGHUP re-reads the file and re-applies the same flags, so a reload never undoes a flag;
-// SIGUSR1 retries every deferred message now (`mugai queue flush`).
+// SIGUSR1 retries every deferred message now and sanitizes what `mugai queue release` put into
+// incoming/ (`mugai queue flush`, `mugai queue release`).
 #include <signal.h>
 
 #include <cstdio>
@@ -44,7 +45,8 @@ maildir:mugai-data/maildir (under the working folder). Given --next-hop or --con
 one accepted domain is required.
 
 Prints "mugai relay: listening on HOST:PORT, ..." on stdout when ready. SIGTERM drains and
-exits; SIGHUP reloads the config (the flags still apply); SIGUSR1 retries deferred mail now.
+exits; SIGHUP reloads the config (the flags still apply); SIGUSR1 retries deferred mail now
+and sanitizes released held mail (mugai queue flush | release).
 )";
 
 struct Flags {
@@ -221,7 +223,9 @@ int runRelayCommand(int argc, char** argv, int first) {
     }
     if (sig == SIGUSR1) {
       const std::size_t n = relay.flush();
-      std::cout << "mugai relay: flush: " << n << " queued for delivery" << std::endl;
+      const std::size_t released = relay.sanitizeReleased();
+      std::cout << "mugai relay: flush: " << n << " queued for delivery, " << released
+                << " released for sanitizing" << std::endl;
       continue;
     }
     std::cerr << "mugai relay: signal " << sig << ": draining\n";

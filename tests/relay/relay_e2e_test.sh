@@ -250,7 +250,7 @@ check "queue flush signals the relay" bash -c \
   "\"$MUGAI\" queue --spool '$work/spool4r' flush | grep -q 'process $relay_pid'"
 said=$(relay_says)
 check "the relay queued the deferred message for delivery ('$said')" \
-  test "$said" = "mugai relay: flush: 1 queued for delivery"
+  test "$said" = "mugai relay: flush: 1 queued for delivery, 0 released for sanitizing"
 stop_relay
 kill "$sink_pid"; wait "$sink_pid" 2>/dev/null
 check "the flushed message arrived once" \
