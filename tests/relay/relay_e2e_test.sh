@@ -4,7 +4,8 @@
 # sanitized message arrives exactly once, that the original is kept, that foreign domains are
 # refused, that 2000 messages from parallel sessions each arrive exactly once, that a refusing
 # next hop loses nothing, `mugai queue`, kill -9, client networks (config and flag), SIGHUP
-# reloads and connection reuse to the next hop.
+# reloads and connection reuse to the next hop. A next hop failing 2000 messages at a time:
+# relay_sink_failures_test.sh.
 # Synchronisation is by events, not time: the relay prints its port when ready, SIGTERM makes
 # it drain (sanitize and deliver everything accepted) and exit, and `wait` waits for that.
 # Usage: relay_e2e_test.sh MUGAI_BINARY

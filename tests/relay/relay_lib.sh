@@ -90,8 +90,13 @@ stop_relay() {
 # Waits until a command succeeds, checking every 0.1 s, for at most 60 s: for events no peer
 # announces (a Postfix queue running empty). Never a fixed delay.
 wait_until() {  # command...
-  local i
-  for i in $(seq 1 600); do
+  wait_until_for 60 "$@"
+}
+
+# The same with another deadline in seconds (a count of thousands of messages to reach).
+wait_until_for() {  # seconds command...
+  local i limit=$(($1 * 10)); shift
+  for i in $(seq 1 "$limit"); do
     "$@" && return 0
     sleep 0.1
   done
