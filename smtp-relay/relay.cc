@@ -488,6 +488,9 @@ void RelayCore::workerLoop() {
 
 void RelayCore::hold(SpoolEntry entry, const std::string& why) {
   entry.note = why;
+  // A message can be held twice: recipients refused permanently at one attempt, others at a
+  // later one (or when the queue lifetime ends). The second must not overwrite the first.
+  if (spool_.exists(Queue::Held, entry.id)) entry.id = spool_.newId();
   const Status s = spool_.store(Queue::Held, entry);
   logLine("HELD id=" + entry.id + " message-id=" + messageIdOf(entry.message) + " reason=" +
           field(why) + (s == Status::Ok ? "" : " (could not be written to held/)"));

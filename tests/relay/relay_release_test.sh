@@ -5,7 +5,8 @@
 # and all. Released with the same config it is held again; released after the limit is raised
 # it is sanitized and delivered. Both the running-relay path (SIGUSR1) and the offline one (the
 # next start) are used. (Release of sanitized copies the next hop refused, 1000 at a time:
-# relay_sink_failures_test.sh hard, hard-dsn.)
+# relay_sink_failures_test.sh hard, hard-dsn.) Last, a message held twice (one recipient
+# refused at each of two attempts) keeps both held entries.
 # Usage: relay_release_test.sh MUGAI_BINARY
 set -uo pipefail
 MUGAI=$1
@@ -99,6 +100,69 @@ fi
 for q in incoming outgoing deferred held corrupt; do
   check "spool $q/ is empty at the end" test "$(files_in "$spool/$q")" -eq 0
 done
+
+# --- A message held twice keeps both: a next hop refuses one recipient for good at the first
+# attempt and the other at the second (after a 4xx). Each refusal is held, neither overwrites
+# the other (they share the message's queue ID).
+mkfifo "$work/hop.out"
+python3 - >"$work/hop.out" 2>"$work/hop.err" <<'PY' &
+import socket
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(8)
+print(srv.getsockname()[1], flush=True)
+tries = {}
+while True:
+    conn, _ = srv.accept()
+    f = conn.makefile("rb")
+    conn.sendall(b"220 scripted ESMTP\r\n")
+    for line in f:
+        cmd = line.rstrip(b"\r\n").decode("ascii", "replace")
+        verb = cmd.split(" ")[0].upper()
+        if verb == "EHLO":
+            conn.sendall(b"250-scripted\r\n250 8BITMIME\r\n")
+        elif verb == "RCPT":
+            rcpt = cmd.split(":", 1)[1].strip().lower()
+            tries[rcpt] = tries.get(rcpt, 0) + 1
+            if rcpt.startswith("<a@") or tries[rcpt] > 1:
+                conn.sendall(b"550 5.1.1 no such user\r\n")
+            else:
+                conn.sendall(b"450 4.2.0 try later\r\n")
+        elif verb == "QUIT":
+            conn.sendall(b"221 bye\r\n")
+            break
+        else:
+            conn.sendall(b"250 ok\r\n")
+    conn.close()
+PY
+hop_pid=$!
+pids+=("$hop_pid")
+hop_port=""
+read -r -t 60 hop_port <"$work/hop.out"
+check "the scripted next hop started ($(cat "$work/hop.err"))" test -n "$hop_port"
+printf 'relay.retry_min_s = 3600\n' >"$work/twice.conf"
+rm -f "$work/relay.log"
+start_relay --config "$work/twice.conf" --next-hop "smtp://127.0.0.1:$hop_port" \
+  --spool "$work/spool2" --accept-domain example.jp
+swaks --server "127.0.0.1:$relay_port" --from sender@outside.test \
+  --to a@example.jp,b@example.jp >"$work/swaks2.out" 2>&1
+check "swaks got 250 for two recipients" grep -q "<-  250 2.0.0 Ok: queued as" "$work/swaks2.out"
+deferred_count() { grep -c "result=deferred" "$work/relay.log"; }
+check "the first attempt holds one recipient" wait_until at_least 1 held_count
+check "and defers the other" wait_until at_least 1 deferred_count
+"$MUGAI" queue --spool "$work/spool2" flush >/dev/null
+said=$(relay_says)
+check "flush retries the deferred one ('$said')" \
+  test "$said" = "mugai relay: flush: 1 queued for delivery, 0 released for sanitizing"
+check "the second attempt holds it too" wait_until at_least 2 held_count
+stop_relay
+check "two held entries ($(files_in "$work/spool2/held"))" test "$(files_in "$work/spool2/held")" -eq 2
+for r in a b; do
+  check "one held entry for $r@example.jp" \
+    test "$(grep -l "^to: $r@example.jp$" "$work/spool2"/held/* | wc -l)" -eq 1
+done
+check "nothing left to deliver" \
+  test "$(($(files_in "$work/spool2/deferred") + $(files_in "$work/spool2/outgoing")))" -eq 0
 
 echo "relay release: $passes passed, $fails failed"
 [ "$fails" -eq 0 ]
