@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/text_util.h"
 #include "smtp-relay/relay.h"
 #include "smtp-relay/relay_config.h"
 
@@ -87,7 +88,7 @@ void buildSettings(const Flags& f, RelayConfig& config, core::Policy& policy) {
   if (!f.acceptDomains.empty()) {
     config.session.acceptDomains.clear();
     for (auto d : f.acceptDomains) {
-      for (auto& c : d) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      d = core::text::lower(d);
       if (!d.empty() && d.back() == '.') d.pop_back();
       if (d.empty() || d.find_first_of(" @/[]") != std::string::npos) {
         bad("bad --accept-domain '" + d + "'");
