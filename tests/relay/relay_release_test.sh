@@ -104,42 +104,7 @@ done
 # --- A message held twice keeps both: a next hop refuses one recipient for good at the first
 # attempt and the other at the second (after a 4xx). Each refusal is held, neither overwrites
 # the other (they share the message's queue ID).
-mkfifo "$work/hop.out"
-python3 - >"$work/hop.out" 2>"$work/hop.err" <<'PY' &
-import socket
-srv = socket.socket()
-srv.bind(("127.0.0.1", 0))
-srv.listen(8)
-print(srv.getsockname()[1], flush=True)
-tries = {}
-while True:
-    conn, _ = srv.accept()
-    f = conn.makefile("rb")
-    conn.sendall(b"220 scripted ESMTP\r\n")
-    for line in f:
-        cmd = line.rstrip(b"\r\n").decode("ascii", "replace")
-        verb = cmd.split(" ")[0].upper()
-        if verb == "EHLO":
-            conn.sendall(b"250-scripted\r\n250 8BITMIME\r\n")
-        elif verb == "RCPT":
-            rcpt = cmd.split(":", 1)[1].strip().lower()
-            tries[rcpt] = tries.get(rcpt, 0) + 1
-            if rcpt.startswith("<a@") or tries[rcpt] > 1:
-                conn.sendall(b"550 5.1.1 no such user\r\n")
-            else:
-                conn.sendall(b"450 4.2.0 try later\r\n")
-        elif verb == "QUIT":
-            conn.sendall(b"221 bye\r\n")
-            break
-        else:
-            conn.sendall(b"250 ok\r\n")
-    conn.close()
-PY
-hop_pid=$!
-pids+=("$hop_pid")
-hop_port=""
-read -r -t 60 hop_port <"$work/hop.out"
-check "the scripted next hop started ($(cat "$work/hop.err"))" test -n "$hop_port"
+start_scripted_hop refuse-twice
 printf 'relay.retry_min_s = 3600\n' >"$work/twice.conf"
 rm -f "$work/relay.log"
 start_relay --config "$work/twice.conf" --next-hop "smtp://127.0.0.1:$hop_port" \
