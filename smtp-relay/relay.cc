@@ -245,8 +245,8 @@ class RelayCore : public MessageSink {
   void deliverOne(const ReadyItem& item, ConnectionCache& connections);
   void schedulerLoop();
   void scheduleRetry(std::int64_t when, const std::string& id);
-  void hold(SpoolEntry entry, const std::string& why);
-  void bounce(SpoolEntry entry, const std::vector<DsnRecipient>& failed, const std::string& why,
+  bool hold(SpoolEntry entry, const std::string& why);
+  bool bounce(SpoolEntry entry, const std::vector<DsnRecipient>& failed, const std::string& why,
               const RelayConfig& config);
 
   RelayConfig startup_;  // listener, spool and thread counts (not reloadable)
@@ -486,7 +486,7 @@ void RelayCore::workerLoop() {
   }
 }
 
-void RelayCore::hold(SpoolEntry entry, const std::string& why) {
+bool RelayCore::hold(SpoolEntry entry, const std::string& why) {
   entry.note = why;
   // A message can be held twice: recipients refused permanently at one attempt, others at a
   // later one (or when the queue lifetime ends). The second must not overwrite the first.
@@ -494,11 +494,13 @@ void RelayCore::hold(SpoolEntry entry, const std::string& why) {
   const Status s = spool_.store(Queue::Held, entry);
   logLine("HELD id=" + entry.id + " message-id=" + messageIdOf(entry.message) + " reason=" +
           field(why) + (s == Status::Ok ? "" : " (could not be written to held/)"));
+  return s == Status::Ok;
 }
 
 // A permanent failure: a DSN to the sender when configured and allowed, else held/. The DSN
 // is durable before the caller removes the failed message's file, like every other move.
-void RelayCore::bounce(SpoolEntry entry, const std::vector<DsnRecipient>& failed,
+// False when neither could be written: the caller must then keep the message.
+bool RelayCore::bounce(SpoolEntry entry, const std::vector<DsnRecipient>& failed,
                        const std::string& why, const RelayConfig& config) {
   if (!config.dsn) return hold(std::move(entry), why);
   if (entry.envelope.sender.empty()) {
@@ -512,6 +514,7 @@ void RelayCore::bounce(SpoolEntry entry, const std::vector<DsnRecipient>& failed
           messageIdOf(entry.message) + " to=<" + field(entry.envelope.sender) + "> rcpts=" +
           std::to_string(failed.size()) + " reason=" + field(why));
   ready_.push({Queue::Outgoing, dsn.id});
+  return true;
 }
 
 void RelayCore::sanitizeOne(const std::string& id) {
@@ -622,7 +625,13 @@ void RelayCore::deliverOne(const ReadyItem& item, ConnectionCache& connections) 
   if (!failed.empty()) {
     SpoolEntry held = *entry;
     held.envelope.recipients = failed;
-    bounce(std::move(held), failedReports, "permanent failure: " + lastFailReason, config);
+    if (!bounce(std::move(held), failedReports, "permanent failure: " + lastFailReason, config)) {
+      // Neither held nor reported (the spool could not be written): these recipients stay
+      // queued with the deferred ones and fail again at the next attempt, rather than vanish
+      // with the source file below.
+      deferred.insert(deferred.end(), failed.begin(), failed.end());
+      if (lastDeferReason.empty()) lastDeferReason = lastFailReason;
+    }
   }
   bool rewroteSource = false;
   if (!deferred.empty()) {
@@ -630,14 +639,17 @@ void RelayCore::deliverOne(const ReadyItem& item, ConnectionCache& connections) 
     next.envelope.recipients = deferred;
     next.attempts = entry->attempts + 1;
     next.note = lastDeferReason;
+    bool bounced = false;
     if (now() - entry->receivedAt > static_cast<std::int64_t>(config.queueLifetimeS)) {
       std::vector<DsnRecipient> expired;
       for (const auto& r : deferred) {
         // RFC 3463 4.4.7: delivery time expired; the last reply says what kept failing.
         expired.push_back({r, "4.4.7", "queue lifetime expired; last: " + lastDeferReason});
       }
-      bounce(std::move(next), expired, "queue lifetime expired: " + lastDeferReason, config);
-    } else {
+      // Not written (held/ or the DSN): deferred once more instead, as below.
+      bounced = bounce(next, expired, "queue lifetime expired: " + lastDeferReason, config);
+    }
+    if (!bounced) {
       std::uint64_t delay = config.retryMinS;
       for (std::uint32_t i = 1; i < next.attempts && delay < config.retryMaxS; ++i) delay *= 2;
       delay = std::min<std::uint64_t>(delay, config.retryMaxS);

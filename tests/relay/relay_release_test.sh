@@ -6,7 +6,8 @@
 # it is sanitized and delivered. Both the running-relay path (SIGUSR1) and the offline one (the
 # next start) are used. (Release of sanitized copies the next hop refused, 1000 at a time:
 # relay_sink_failures_test.sh hard, hard-dsn.) Last, a message held twice (one recipient
-# refused at each of two attempts) keeps both held entries.
+# refused at each of two attempts) keeps both held entries, and a message that cannot be
+# written to held/ stays deferred.
 # Usage: relay_release_test.sh MUGAI_BINARY
 set -uo pipefail
 MUGAI=$1
@@ -128,6 +129,36 @@ for r in a b; do
 done
 check "nothing left to deliver" \
   test "$(($(files_in "$work/spool2/deferred") + $(files_in "$work/spool2/outgoing")))" -eq 0
+
+# --- held/ cannot be written (here: replaced by a file): a recipient refused for good is kept
+# as deferred, never dropped with its outgoing/ file; once held/ works again, a flush holds it.
+sink_port=$(free_port)
+start_sink "$work/sink3" "$sink_port" -f RCPT
+rm -f "$work/relay.log"
+start_relay --config "$work/twice.conf" --next-hop "smtp://127.0.0.1:$sink_port" \
+  --spool "$work/spool3" --accept-domain example.jp
+rmdir "$work/spool3/held" && touch "$work/spool3/held"
+swaks --server "127.0.0.1:$relay_port" --from sender@outside.test --to u@example.jp \
+  --header "Message-Id: <held-broken@outside.test>" >"$work/swaks3.out" 2>&1
+check "swaks got 250 (held/ broken)" grep -q "<-  250 2.0.0 Ok: queued as" "$work/swaks3.out"
+unwritable() { grep -q "reason=permanent_failure.*(could not be written to held/)" "$work/relay.log"; }
+check "the hold fails, loudly" wait_until unwritable
+deferred_files() { files_in "$work/spool3/deferred"; }
+check "the message is kept in deferred/" wait_until at_least 1 deferred_files
+check "with the 5xx as its note" grep -q "^note: RCPT: 5" "$work"/spool3/deferred/*
+rm "$work/spool3/held" && mkdir -m 700 "$work/spool3/held"
+"$MUGAI" queue --spool "$work/spool3" flush >/dev/null
+said=$(relay_says)
+check "flush retries it ('$said')" \
+  test "$said" = "mugai relay: flush: 1 queued for delivery, 0 released for sanitizing"
+held_files() { files_in "$work/spool3/held"; }
+check "now it is held" wait_until at_least 1 held_files
+stop_relay
+kill "$sink_pid"; wait "$sink_pid" 2>/dev/null
+check "held once, nothing deferred" \
+  test "$(held_files):$(deferred_files):$(files_in "$work/spool3/outgoing")" = "1:0:0"
+check "the held one is the message" grep -q -i "^Message-Id: <held-broken@outside.test>" \
+  "$work"/spool3/held/*
 
 echo "relay release: $passes passed, $fails failed"
 [ "$fails" -eq 0 ]
