@@ -36,8 +36,9 @@ Usage:
   mugai config-check FILE
   mugai limits [--config FILE]
   mugai relay [--listen HOST:PORT] [--next-hop smtp://HOST:PORT | maildir:DIR]...
-              [--spool DIR] [--accept-domain DOMAIN]... [--hostname NAME] [--config FILE]
-  mugai queue [--spool DIR | --config FILE] list | show ID | flush | delete ID
+              [--spool DIR] [--accept-domain DOMAIN]... [--client-network CIDR]...
+              [--hostname NAME] [--config FILE]
+  mugai queue [--spool DIR | --config FILE] list | show ID | flush | delete ID | release ID|all
   mugai --help | --version
 
 sanitize
@@ -70,16 +71,21 @@ limits
 relay
   Runs the SMTP relay: accepts mail for the accepted domains only, spools it durably (250 only
   after fsync), sanitizes every message, keeps the original under SPOOL/originals/, and delivers
-  the rebuilt message to the next hops in order (default: maildir:maildir). Prints
+  the rebuilt message to the next hops in order. With no --config, --accept-domain or
+  --next-hop it runs the demo defaults: mail for example.lg.jp and localhost only, delivered to
+  maildir:mugai-data/maildir, spool mugai-data/spool (`mugai relay --help`). Prints
   "mugai relay: listening on HOST:PORT" when ready (port 0 picks a free one). SIGTERM drains
   and exits; SIGHUP reloads the config; SIGUSR1 retries deferred mail now. Flags override the
   config file's relay.* keys (deploy/mugai.conf.example).
 
 queue
-  The relay's spool (--spool, else relay.spool of --config, else ./spool), beside a running
-  relay or not. list: one line per queued message (queue, size, attempts, next retry, envelope,
-  last error). show ID: the queue file (envelope, then the message). delete ID: removes it.
+  The relay's spool (--spool, else relay.spool of --config, else ./mugai-data/spool), beside a
+  running relay or not. list: one line per queued message (queue, size, attempts, next retry,
+  envelope, last error). show ID: the queue file (envelope, then the message). delete ID: removes it.
   flush: the running relay retries every deferred message now (without one: at its next start).
+  release ID (or all): a held message goes back through the pipeline (incoming/, a new queue
+  ID), never straight to delivery; the running relay sanitizes it now (without one: at its
+  next start). A message the pipeline held is held again unless the config changed.
 
 Config file: `key = value` lines; see deploy/mugai.conf.example for every key.
 

@@ -8,15 +8,14 @@
 #include <algorithm>
 
 #include "core/charset.h"
+#include "core/text_util.h"
 
 namespace mugai::core {
 namespace {
 
 constexpr std::size_t kFoldAt = 78;
 
-bool isAscii(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-}
+using text::isAscii;
 
 std::string base64(std::string_view raw) {
   gchar* enc = g_base64_encode(reinterpret_cast<const guchar*>(raw.data()), raw.size());

@@ -20,6 +20,7 @@
 #include "core/mime_writer.h"
 #include "core/notice.h"
 #include "core/sniff.h"
+#include "core/text_util.h"
 #include "sanitizers/html/html_to_text.h"
 #include "sanitizers/sanitizer.h"
 #include "sanitizers/text/text_sanitizer.h"
@@ -49,15 +50,8 @@ void ensureGMime() {
   std::call_once(once, [] { g_mime_init(); });
 }
 
-bool isAscii(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(g_ascii_tolower(c));
-  return out;
-}
+using text::isAscii;
+using text::lower;
 
 std::string_view warningName(GMimeParserWarning w) {
   switch (w) {

@@ -12,32 +12,18 @@
 #include <sstream>
 
 #include "core/sniff.h"
+#include "core/text_util.h"
 
 namespace mugai::core {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
+using text::lower;
+using text::trim;
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); });
-  return out;
-}
-
-std::vector<std::string> splitList(std::string_view v) {
-  std::vector<std::string> out;
-  while (!v.empty()) {
-    const auto comma = v.find(',');
-    const auto item = trim(v.substr(0, comma));
-    if (!item.empty()) out.push_back(lower(item));
-    if (comma == std::string_view::npos) break;
-    v.remove_prefix(comma + 1);
-  }
+// A list value's items, lower-cased (type tokens and extensions).
+std::vector<std::string> lowerList(std::string_view v) {
+  std::vector<std::string> out = text::splitList(v);
+  for (auto& item : out) item = lower(item);
   return out;
 }
 
@@ -66,8 +52,14 @@ bool isTypeToken(std::string_view t) {
 
 Policy Policy::defaults() { return Policy{}; }
 
-Policy Policy::fromConfig(std::string_view text, std::string_view source) {
-  Policy p = defaults();
+[[noreturn]] void configFail(std::string_view source, std::size_t line, const std::string& what) {
+  std::ostringstream msg;
+  msg << source << ":" << line << ": " << what;
+  throw ConfigError(msg.str());
+}
+
+void forEachConfigLine(std::string_view text, std::string_view source,
+                       const std::function<void(const ConfigLine&)>& f) {
   // Windows Notepad saves UTF-8 with a byte order mark; it is not part of the first key.
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
   std::size_t lineNo = 0;
@@ -76,11 +68,7 @@ Policy Policy::fromConfig(std::string_view text, std::string_view source) {
     std::string_view line = text.substr(0, nl);
     text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
     ++lineNo;
-    const auto fail = [&](const std::string& what) {
-      std::ostringstream msg;
-      msg << source << ":" << lineNo << ": " << what;
-      throw ConfigError(msg.str());
-    };
+    const auto fail = [&](const std::string& what) { configFail(source, lineNo, what); };
     line = trim(line);
     if (line.empty() || line.front() == '#') continue;
     const auto eq = line.find('=');
@@ -96,9 +84,32 @@ Policy Policy::fromConfig(std::string_view text, std::string_view source) {
     } else if (const auto hash = value.find('#'); hash != std::string_view::npos) {
       value = trim(value.substr(0, hash));  // a trailing comment
     }
+    f(ConfigLine{lineNo, key, value});
+  }
+}
+
+std::string readConfigFile(const std::string& path) {
+  // On Linux an ifstream opens a directory and only the read fails: check first.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw ConfigError(path + ": is a directory, not a config file");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path + ": cannot read config file");
+  std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (in.bad()) throw ConfigError(path + ": error while reading config file");
+  return text;
+}
+
+Policy Policy::fromConfig(std::string_view text, std::string_view source) {
+  Policy p = defaults();
+  forEachConfigLine(text, source, [&](const ConfigLine& line) {
+    const std::string& key = line.key;
+    const std::string_view value = line.value;
+    const auto fail = [&](const std::string& what) { configFail(source, line.number, what); };
     // The relay's keys share this file; smtp-relay/relay_config.cc validates them (and rejects
     // a misspelt one), so the pipeline neither needs nor second-guesses them.
-    if (key.rfind("relay.", 0) == 0) continue;
+    if (key.rfind("relay.", 0) == 0) return;
     if (key.rfind("limit.", 0) == 0) {
       if (!p.limits.set(std::string_view(key).substr(6), value)) {
         fail("bad limit '" + key + "' (unknown name, not a positive integer, or out of range)");
@@ -123,12 +134,12 @@ Policy Policy::fromConfig(std::string_view text, std::string_view source) {
     } else if (key == "notice") {
       if (!parseBool(value, p.notice)) fail("notice must be on or off");
     } else if (key == "remove_types") {
-      for (const auto& t : splitList(value)) {
+      for (const auto& t : lowerList(value)) {
         if (!isTypeToken(t)) fail("unknown type '" + t + "' in remove_types");
         p.removeTypes.insert(t);
       }
     } else if (key == "blocked_extensions") {
-      for (auto e : splitList(value)) {
+      for (auto e : lowerList(value)) {
         if (!e.empty() && e.front() == '.') e.erase(0, 1);
         if (e.empty() || e.find_first_of("/\\ ") != std::string::npos) {
           fail("bad extension in blocked_extensions");
@@ -141,21 +152,12 @@ Policy Policy::fromConfig(std::string_view text, std::string_view source) {
     } else {
       fail("unknown key '" + key + "'");
     }
-  }
+  });
   return p;
 }
 
 Policy Policy::fromFile(const std::string& path) {
-  // On Linux an ifstream opens a directory and only the read fails: check first.
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    throw ConfigError(path + ": is a directory, not a config file");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(path + ": cannot read config file");
-  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  if (in.bad()) throw ConfigError(path + ": error while reading config file");
-  return fromConfig(text, path);
+  return fromConfig(readConfigFile(path), path);
 }
 
 bool Policy::isBlockedName(std::string_view name) const {

@@ -8,6 +8,8 @@
 // type can only be sanitized (by its registered sanitizer, if any) or removed.
 #pragma once
 
+#include <cstddef>
+#include <functional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -22,6 +24,25 @@ class ConfigError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+/// One `key = value` line of config text: the key lower-cased; the value trimmed, unquoted and
+/// without a trailing comment (it points into the text).
+struct ConfigLine {
+  std::size_t number = 0;
+  std::string key;
+  std::string_view value;
+};
+
+/// Calls `f` for every `key = value` line of config text; a byte order mark, blank lines and
+/// comments are skipped. Throws ConfigError ("SOURCE:LINE: problem") for a line that is not
+/// `key = value` or has a broken quoted value. The one reader of the format, for the policy
+/// keys (Policy::fromConfig) and the relay's (relay::loadConfigText).
+void forEachConfigLine(std::string_view text, std::string_view source,
+                       const std::function<void(const ConfigLine&)>& f);
+/// Throws ConfigError("SOURCE:LINE: what").
+[[noreturn]] void configFail(std::string_view source, std::size_t line, const std::string& what);
+/// A config file's text. Throws ConfigError for a directory or a file that cannot be read.
+std::string readConfigFile(const std::string& path);
 
 enum class OutputCharset { Utf8, Iso2022Jp };
 

@@ -6,6 +6,15 @@
 // only writer of deferred/: it is sent SIGUSR1 (its PID is in the spool's lock file). With no
 // relay running, flush takes the spool's lock itself and marks every deferred message due, so
 // the next start delivers them at once.
+//
+// release sends held messages through the pipeline again, never straight to delivery: held/ has
+// the original of a message the pipeline refused, and the sanitized copy of one the next hop
+// refused permanently (or a DSN it refused). Each goes to incoming/ under a new queue ID (its
+// old ID may still name a deferred/ file of the same message, for other recipients), and the
+// relay is sent SIGUSR1, on which it also sanitizes what is new in incoming/; with no relay
+// running, the next start does. A message the pipeline refused is refused again unless the
+// config changed (e.g. a limit raised and reloaded); a sanitized copy comes out the same, with
+// X-Mugai-Original-Id naming that copy's record in originals/ (its notice names the first).
 #include <signal.h>
 
 #include <cerrno>
@@ -26,7 +35,8 @@ namespace mugai::relay {
 namespace {
 
 constexpr const char* kQueueUsage =
-    "mugai queue [--spool DIR | --config FILE] list | show ID | flush | delete ID";
+    "mugai queue [--spool DIR | --config FILE] list | show ID | flush | delete ID | "
+    "release ID|all";
 constexpr Queue kAllQueues[] = {Queue::Incoming, Queue::Outgoing, Queue::Deferred, Queue::Held,
                                 Queue::Corrupt};
 
@@ -145,6 +155,71 @@ int flush(Spool& spool) {
   return 0;
 }
 
+// A queue ID no file has yet. The relay makes its IDs in another process from the same clock;
+// an equal ID needs the same microsecond and counter, and is checked for here.
+std::string freshId(Spool& spool) {
+  for (;;) {
+    std::string id = spool.newId();
+    Queue q{};
+    if (!find(spool, id, q)) return id;
+  }
+}
+
+int release(Spool& spool, const std::string& which) {
+  long holder = 0;
+  const bool offline = spool.tryLock(holder);
+  std::vector<std::string> ids;
+  if (which == "all") {
+    ids = spool.list(Queue::Held);
+  } else if (spool.exists(Queue::Held, which)) {
+    ids.push_back(which);
+  } else {
+    std::cerr << "mugai: queue: no held message " << which << " in " << spool.root().string()
+              << "\n";
+    return 1;
+  }
+  std::size_t n = 0;
+  int status = 0;
+  for (const auto& id : ids) {
+    std::string error;
+    auto e = spool.load(Queue::Held, id, error);
+    if (!e) {
+      std::cerr << "mugai: queue: held/" << id << " unreadable, left in place: "
+                << printable(error) << "\n";
+      status = 1;
+      continue;
+    }
+    e->id = freshId(spool);
+    e->attempts = 0;
+    e->nextAttempt = 0;
+    e->note = "released from held/" + id;
+    // Durable in incoming/ before the held file goes: a crash in between keeps both (the
+    // message may then be delivered twice), never neither.
+    if (spool.store(Queue::Incoming, *e) != Status::Ok) {
+      std::cerr << "mugai: queue: cannot write incoming/" << e->id << "; held/" << id
+                << " left in place\n";
+      return 1;
+    }
+    spool.remove(Queue::Held, id);
+    std::cout << "released " << id << " as " << e->id << " (incoming/: sanitized again)\n";
+    ++n;
+  }
+  if (offline) {
+    std::cout << "no relay running; " << n
+              << " released message(s) will be sanitized and delivered when the relay starts\n";
+    return status;
+  }
+  if (n > 0 && (holder <= 0 || ::kill(static_cast<pid_t>(holder), SIGUSR1) != 0)) {
+    std::cerr << "mugai: queue: the spool is locked but its relay (process " << holder
+              << ") cannot be signalled: " << std::strerror(errno)
+              << "; the released messages are sanitized at its next start\n";
+    return 1;
+  }
+  std::cout << "asked the relay (process " << holder << ") to sanitize " << n
+            << " released message(s) now\n";
+  return status;
+}
+
 }  // namespace
 
 int runQueueCommand(int argc, char** argv, int first) {
@@ -176,12 +251,12 @@ int runQueueCommand(int argc, char** argv, int first) {
     spoolDir = relayConfig.spoolDir;
   }
   const std::string action = words.empty() ? "" : words[0];
-  const bool needsId = action == "show" || action == "delete";
+  const bool needsId = action == "show" || action == "delete" || action == "release";
   if (!(action == "list" || action == "flush" || needsId) || words.size() != (needsId ? 2u : 1u)) {
     std::cerr << "mugai: usage: " << kQueueUsage << "\n";
     return 2;
   }
-  if (needsId && !isQueueId(words[1])) {
+  if (needsId && !isQueueId(words[1]) && !(action == "release" && words[1] == "all")) {
     // Also keeps a path ("../x") from reaching the file system.
     std::cerr << "mugai: queue: '" << printable(words[1]) << "' is not a queue ID\n";
     return 2;
@@ -196,6 +271,7 @@ int runQueueCommand(int argc, char** argv, int first) {
     if (action == "list") return list(spool);
     if (action == "show") return show(spool, words[1]);
     if (action == "delete") return remove(spool, words[1]);
+    if (action == "release") return release(spool, words[1]);
     return flush(spool);
   } catch (const std::exception& e) {
     std::cerr << "mugai: queue: " << e.what() << "\n";

@@ -25,6 +25,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "core/pipeline.h"
@@ -188,7 +189,7 @@ class RelayCore : public MessageSink {
               std::to_string(envelope.recipients.size()) + " size=" +
               std::to_string(message.size()) + " client=" + field(envelope.client) +
               " message-id=" + messageIdOf(message));
-      incoming_.push(r.queueId);
+      toSanitize(r.queueId);
     } else {
       logLine("NOT queued (spool failure, answered " + std::to_string(replySpec(r.status).code) +
               ") from=<" + field(envelope.sender) + "> client=" + field(envelope.client));
@@ -224,16 +225,28 @@ class RelayCore : public MessageSink {
   std::uint16_t start();
   void stop();
   std::size_t flushDeferred();
+  std::size_t sanitizeReleased();
 
  private:
+  // Hands an incoming/ ID to the workers unless it is already with them: IDs are claimed from
+  // the push until the worker is done, so a rescan of incoming/ (sanitizeReleased) never sends a
+  // message being sanitized a second time. Returns false when it was already claimed.
+  bool toSanitize(const std::string& id) {
+    {
+      std::lock_guard<std::mutex> lock(claimedMutex_);
+      if (!claimed_.insert(id).second) return false;
+    }
+    incoming_.push(id);
+    return true;
+  }
   void workerLoop();
   void sanitizeOne(const std::string& id);
   void deliveryLoop();
   void deliverOne(const ReadyItem& item, ConnectionCache& connections);
   void schedulerLoop();
   void scheduleRetry(std::int64_t when, const std::string& id);
-  void hold(SpoolEntry entry, const std::string& why);
-  void bounce(SpoolEntry entry, const std::vector<DsnRecipient>& failed, const std::string& why,
+  bool hold(SpoolEntry entry, const std::string& why);
+  bool bounce(SpoolEntry entry, const std::vector<DsnRecipient>& failed, const std::string& why,
               const RelayConfig& config);
 
   RelayConfig startup_;  // listener, spool and thread counts (not reloadable)
@@ -242,6 +255,8 @@ class RelayCore : public MessageSink {
   Spool spool_;
   WorkQueue<std::string> incoming_;
   WorkQueue<ReadyItem> ready_;
+  std::mutex claimedMutex_;
+  std::set<std::string> claimed_;  // incoming/ IDs pushed to incoming_ and not yet done
 
   std::mutex scheduleMutex_;
   std::condition_variable scheduleCv_;
@@ -412,7 +427,7 @@ std::uint16_t RelayCore::start() {
           " temp files removed, " + std::to_string(rec.staleIncoming) +
           " finished inputs removed, " +
           std::to_string(rec.corrupt) + " corrupt");
-  for (const auto& id : rec.incoming) incoming_.push(id);
+  for (const auto& id : rec.incoming) toSanitize(id);
   for (const auto& id : rec.outgoing) ready_.push({Queue::Outgoing, id});
   for (const auto& id : rec.deferred) {
     std::string error;
@@ -464,19 +479,28 @@ void RelayCore::stop() {
 }
 
 void RelayCore::workerLoop() {
-  while (auto id = incoming_.pop()) sanitizeOne(*id);
+  while (auto id = incoming_.pop()) {
+    sanitizeOne(*id);
+    std::lock_guard<std::mutex> lock(claimedMutex_);
+    claimed_.erase(*id);
+  }
 }
 
-void RelayCore::hold(SpoolEntry entry, const std::string& why) {
+bool RelayCore::hold(SpoolEntry entry, const std::string& why) {
   entry.note = why;
+  // A message can be held twice: recipients refused permanently at one attempt, others at a
+  // later one (or when the queue lifetime ends). The second must not overwrite the first.
+  if (spool_.exists(Queue::Held, entry.id)) entry.id = spool_.newId();
   const Status s = spool_.store(Queue::Held, entry);
   logLine("HELD id=" + entry.id + " message-id=" + messageIdOf(entry.message) + " reason=" +
           field(why) + (s == Status::Ok ? "" : " (could not be written to held/)"));
+  return s == Status::Ok;
 }
 
 // A permanent failure: a DSN to the sender when configured and allowed, else held/. The DSN
 // is durable before the caller removes the failed message's file, like every other move.
-void RelayCore::bounce(SpoolEntry entry, const std::vector<DsnRecipient>& failed,
+// False when neither could be written: the caller must then keep the message.
+bool RelayCore::bounce(SpoolEntry entry, const std::vector<DsnRecipient>& failed,
                        const std::string& why, const RelayConfig& config) {
   if (!config.dsn) return hold(std::move(entry), why);
   if (entry.envelope.sender.empty()) {
@@ -490,6 +514,7 @@ void RelayCore::bounce(SpoolEntry entry, const std::vector<DsnRecipient>& failed
           messageIdOf(entry.message) + " to=<" + field(entry.envelope.sender) + "> rcpts=" +
           std::to_string(failed.size()) + " reason=" + field(why));
   ready_.push({Queue::Outgoing, dsn.id});
+  return true;
 }
 
 void RelayCore::sanitizeOne(const std::string& id) {
@@ -600,7 +625,13 @@ void RelayCore::deliverOne(const ReadyItem& item, ConnectionCache& connections) 
   if (!failed.empty()) {
     SpoolEntry held = *entry;
     held.envelope.recipients = failed;
-    bounce(std::move(held), failedReports, "permanent failure: " + lastFailReason, config);
+    if (!bounce(std::move(held), failedReports, "permanent failure: " + lastFailReason, config)) {
+      // Neither held nor reported (the spool could not be written): these recipients stay
+      // queued with the deferred ones and fail again at the next attempt, rather than vanish
+      // with the source file below.
+      deferred.insert(deferred.end(), failed.begin(), failed.end());
+      if (lastDeferReason.empty()) lastDeferReason = lastFailReason;
+    }
   }
   bool rewroteSource = false;
   if (!deferred.empty()) {
@@ -608,14 +639,17 @@ void RelayCore::deliverOne(const ReadyItem& item, ConnectionCache& connections) 
     next.envelope.recipients = deferred;
     next.attempts = entry->attempts + 1;
     next.note = lastDeferReason;
+    bool bounced = false;
     if (now() - entry->receivedAt > static_cast<std::int64_t>(config.queueLifetimeS)) {
       std::vector<DsnRecipient> expired;
       for (const auto& r : deferred) {
         // RFC 3463 4.4.7: delivery time expired; the last reply says what kept failing.
         expired.push_back({r, "4.4.7", "queue lifetime expired; last: " + lastDeferReason});
       }
-      bounce(std::move(next), expired, "queue lifetime expired: " + lastDeferReason, config);
-    } else {
+      // Not written (held/ or the DSN): deferred once more instead, as below.
+      bounced = bounce(next, expired, "queue lifetime expired: " + lastDeferReason, config);
+    }
+    if (!bounced) {
       std::uint64_t delay = config.retryMinS;
       for (std::uint32_t i = 1; i < next.attempts && delay < config.retryMaxS; ++i) delay *= 2;
       delay = std::min<std::uint64_t>(delay, config.retryMaxS);
@@ -673,6 +707,16 @@ std::size_t RelayCore::flushDeferred() {
   return n;
 }
 
+std::size_t RelayCore::sanitizeReleased() {
+  // Files put into incoming/ by `mugai queue release` (held messages, under new IDs). Any other
+  // file there is already claimed, or finished and about to be removed: the worker then finds it
+  // gone, or sees it again, which the at-least-once contract allows.
+  std::size_t n = 0;
+  for (const auto& id : spool_.list(Queue::Incoming)) n += toSanitize(id) ? 1 : 0;
+  if (n) logLine("release: " + std::to_string(n) + " message(s) in incoming/ sent to the workers");
+  return n;
+}
+
 struct Relay::Impl {
   Impl(RelayConfig config, core::Policy policy) : core(std::move(config), std::move(policy)) {}
   RelayCore core;
@@ -692,6 +736,8 @@ void Relay::reload(RelayConfig config, core::Policy policy) {
 }
 
 std::size_t Relay::flush() { return impl_->core.flushDeferred(); }
+
+std::size_t Relay::sanitizeReleased() { return impl_->core.sanitizeReleased(); }
 
 void Relay::stop() { impl_->core.stop(); }
 

@@ -39,6 +39,9 @@ class Relay {
   /// Queues every deferred message for delivery now, whatever its retry time (SIGUSR1, sent by
   /// `mugai queue flush`). Returns how many.
   std::size_t flush();
+  /// Sanitizes every message in incoming/ that the workers do not have yet: those `mugai queue
+  /// release` moved there from held/ (also on SIGUSR1). Returns how many.
+  std::size_t sanitizeReleased();
   /// Drains as described above and returns when every thread has stopped.
   void stop();
 
@@ -51,8 +54,8 @@ class Relay {
 /// reloading the config. Returns the process exit status.
 int runRelayCommand(int argc, char** argv, int first);
 
-/// `mugai queue [--spool DIR | --config FILE] list|show ID|flush|delete ID`: the spool for the
-/// administrator (smtp-relay/queue_main.cc). Returns the process exit status.
+/// `mugai queue [--spool DIR | --config FILE] list|show ID|flush|delete ID|release ID|all`: the
+/// spool for the administrator (smtp-relay/queue_main.cc). Returns the process exit status.
 int runQueueCommand(int argc, char** argv, int first);
 
 }  // namespace mugai::relay

@@ -4,40 +4,14 @@
 
 #include <algorithm>
 #include <charconv>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
+
+#include "core/text_util.h"
 
 namespace mugai::relay {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
-    return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-  });
-  return out;
-}
-
-std::vector<std::string> splitList(std::string_view v) {
-  std::vector<std::string> out;
-  while (!v.empty()) {
-    const auto comma = v.find(',');
-    const auto item = trim(v.substr(0, comma));
-    if (!item.empty()) out.emplace_back(item);
-    if (comma == std::string_view::npos) break;
-    v.remove_prefix(comma + 1);
-  }
-  return out;
-}
+using core::text::lower;
+using core::text::splitList;
 
 template <typename T>
 bool parseCount(std::string_view v, T& out, std::uint64_t max) {
@@ -95,35 +69,13 @@ bool parseNextHop(const std::string& text, NextHop& hop) {
 
 void loadConfigText(std::string_view text, std::string_view source, RelayConfig& config,
                     core::Policy& policy) {
-  std::string_view remaining = text;
-  if (remaining.substr(0, 3) == "\xEF\xBB\xBF") remaining.remove_prefix(3);
-  std::size_t lineNo = 0;
-  while (!remaining.empty()) {
-    const auto nl = remaining.find('\n');
-    const std::string_view raw = remaining.substr(0, nl);
-    remaining = nl == std::string_view::npos ? std::string_view{} : remaining.substr(nl + 1);
-    ++lineNo;
-    std::string_view line = trim(raw);
-    const auto eq = line.find('=');
-    const std::string key =
-        line.empty() || line.front() == '#' || eq == std::string_view::npos
-            ? std::string()
-            : lower(trim(line.substr(0, eq)));
-    if (key.rfind("relay.", 0) != 0) continue;  // a pipeline key: Policy::fromConfig reads it
+  core::forEachConfigLine(text, source, [&](const core::ConfigLine& line) {
+    const std::string& key = line.key;
+    if (key.rfind("relay.", 0) != 0) return;  // a pipeline key: Policy::fromConfig reads it
     const auto fail = [&](const std::string& what) {
-      throw core::ConfigError(std::string(source) + ":" + std::to_string(lineNo) + ": " + what);
+      core::configFail(source, line.number, what);
     };
-    std::string_view value = trim(line.substr(eq + 1));
-    if (!value.empty() && value.front() == '"') {
-      const auto close = value.find('"', 1);
-      if (close == std::string_view::npos) fail("unterminated quoted value");
-      const auto after = trim(value.substr(close + 1));
-      if (!after.empty() && after.front() != '#') fail("unexpected text after quoted value");
-      value = value.substr(1, close - 1);
-    } else if (const auto hash = value.find('#'); hash != std::string_view::npos) {
-      value = trim(value.substr(0, hash));
-    }
-    const std::string v(value);
+    const std::string v(line.value);
     const std::string name = key.substr(6);
     SessionLimits& limits = config.session.limits;
     bool ok = true;
@@ -207,7 +159,7 @@ void loadConfigText(std::string_view text, std::string_view source, RelayConfig&
       fail("unknown key '" + key + "'");
     }
     if (!ok) fail("bad value for '" + key + "'");
-  }
+  });
   if (config.retryMaxS < config.retryMinS) {
     throw core::ConfigError(std::string(source) + ": relay.retry_max_s is below relay.retry_min_s");
   }
@@ -226,15 +178,7 @@ void loadConfigText(std::string_view text, std::string_view source, RelayConfig&
 }
 
 void loadConfigFile(const std::string& path, RelayConfig& config, core::Policy& policy) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    throw core::ConfigError(path + ": is a directory, not a config file");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw core::ConfigError(path + ": cannot read config file");
-  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  if (in.bad()) throw core::ConfigError(path + ": error while reading config file");
-  loadConfigText(text, path, config, policy);
+  loadConfigText(core::readConfigFile(path), path, config, policy);
 }
 
 }  // namespace mugai::relay

@@ -25,11 +25,19 @@ struct NextHop {
   std::string text() const;
 };
 
+/// Where a relay started with no spool or next hop keeps its data: one folder under the working
+/// folder, so a first run (README) needs no other server and leaves nothing elsewhere.
+inline constexpr const char* kDefaultSpoolDir = "mugai-data/spool";
+inline constexpr const char* kDefaultMaildir = "mugai-data/maildir";
+/// The domains a relay started with no config file, no --accept-domain and no --next-hop accepts
+/// (the README's demo). Mail for them ends in the default maildir; nothing is relayed elsewhere.
+inline constexpr const char* kDemoDomains[] = {"example.lg.jp", "localhost"};
+
 struct RelayConfig {
   std::string listenHost = "127.0.0.1";
   std::uint16_t listenPort = 2525;  ///< 0: any free port (printed at start)
   std::vector<NextHop> nextHops;    ///< tried in order (failover)
-  std::string spoolDir = "spool";
+  std::string spoolDir = kDefaultSpoolDir;  ///< originals in SPOOL/originals/
   SessionConfig session;            ///< hostname, accepted domains, session limits
   /// Clients allowed to connect; others get 554 5.7.1 at connect. Never empty.
   std::vector<Network> clientNetworks = loopbackNetworks();

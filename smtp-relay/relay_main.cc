@@ -1,6 +1,7 @@
 // `mugai relay`: flags, config file, signals. The flags override the config file's relay.* keys;
 // SIGHUP re-reads the file and re-applies the same flags, so a reload never undoes a flag;
-// SIGUSR1 retries every deferred message now (`mugai queue flush`).
+// SIGUSR1 retries every deferred message now and sanitizes what `mugai queue release` put into
+// incoming/ (`mugai queue flush`, `mugai queue release`).
 #include <signal.h>
 
 #include <cstdio>
@@ -8,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/text_util.h"
 #include "smtp-relay/relay.h"
 #include "smtp-relay/relay_config.h"
 
@@ -16,7 +18,37 @@ namespace {
 
 constexpr const char* kUsage =
     "mugai relay [--listen HOST:PORT] [--next-hop smtp://HOST:PORT | maildir:DIR]... "
-    "[--spool DIR] [--accept-domain DOMAIN]... [--hostname NAME] [--config FILE]";
+    "[--spool DIR] [--accept-domain DOMAIN]... [--client-network CIDR]... [--hostname NAME] "
+    "[--config FILE]";
+
+constexpr const char* kHelp = R"(Usage: mugai relay [options]
+
+Runs the SMTP relay: accepts mail for the accepted domains only (550 5.7.1 for any other
+recipient: never an open relay), spools each message durably (250 only after fsync), sanitizes
+it, keeps the original under SPOOL/originals/ and delivers the rebuilt message to the next hops.
+
+  --listen HOST:PORT          address to listen on (default 127.0.0.1:2525; port 0: any free one)
+  --next-hop smtp://HOST:PORT an LGWAN-side SMTP server; repeat for failover, tried in order
+  --next-hop maildir:DIR      deliver into a maildir (DIR/new/) instead
+  --spool DIR                 the spool: queues and originals (default mugai-data/spool)
+  --accept-domain DOMAIN      a recipient domain to accept; repeatable
+  --client-network CIDR       a client network allowed to connect (e.g. 192.0.2.10/32, ::1);
+                              repeatable; replaces the default, loopback only. Any other
+                              client gets 554 5.7.1 at connect
+  --hostname NAME             name in the greeting, Received and EHLO to the next hop
+  --config FILE               a config file (relay.* keys: deploy/mugai.conf.example);
+                              the flags override its keys
+  --help                      this text
+
+With no --config, no --accept-domain and no --next-hop, the relay runs the demo defaults:
+it accepts mail for example.lg.jp and localhost only, and delivers the sanitized copies to
+maildir:mugai-data/maildir (under the working folder). Given --next-hop or --config, at least
+one accepted domain is required.
+
+Prints "mugai relay: listening on HOST:PORT, ..." on stdout when ready. SIGTERM drains and
+exits; SIGHUP reloads the config (the flags still apply); SIGUSR1 retries deferred mail now
+and sanitizes released held mail (mugai queue flush | release).
+)";
 
 struct Flags {
   std::string config;
@@ -24,8 +56,14 @@ struct Flags {
   std::vector<std::string> nextHops;
   std::string spool;
   std::vector<std::string> acceptDomains;
+  std::vector<std::string> clientNetworks;
   std::string hostname;
 };
+
+// Demo defaults (README): only when nothing says where mail should go or for whom.
+bool demoMode(const Flags& f) {
+  return f.config.empty() && f.acceptDomains.empty() && f.nextHops.empty();
+}
 
 // Builds the settings: defaults, then the file, then the flags. Throws core::ConfigError.
 void buildSettings(const Flags& f, RelayConfig& config, core::Policy& policy) {
@@ -50,7 +88,7 @@ void buildSettings(const Flags& f, RelayConfig& config, core::Policy& policy) {
   if (!f.acceptDomains.empty()) {
     config.session.acceptDomains.clear();
     for (auto d : f.acceptDomains) {
-      for (auto& c : d) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      d = core::text::lower(d);
       if (!d.empty() && d.back() == '.') d.pop_back();
       if (d.empty() || d.find_first_of(" @/[]") != std::string::npos) {
         bad("bad --accept-domain '" + d + "'");
@@ -58,7 +96,21 @@ void buildSettings(const Flags& f, RelayConfig& config, core::Policy& policy) {
       config.session.acceptDomains.insert(d);
     }
   }
+  if (!f.clientNetworks.empty()) {
+    config.clientNetworks.clear();
+    for (const auto& text : f.clientNetworks) {
+      Network n;
+      if (!parseNetwork(text, n)) {
+        bad("--client-network must be ADDRESS/BITS with the host bits 0 (e.g. 192.0.2.0/24), "
+            "not '" + text + "'");
+      }
+      config.clientNetworks.push_back(n);
+    }
+  }
   if (!f.hostname.empty()) config.session.hostname = f.hostname;
+  if (config.session.acceptDomains.empty() && demoMode(f)) {
+    for (const char* d : kDemoDomains) config.session.acceptDomains.insert(d);
+  }
   if (config.session.acceptDomains.empty()) {
     bad("no accepted domain: give --accept-domain DOMAIN or relay.accept_domains "
         "(the relay never relays for other domains)");
@@ -66,7 +118,7 @@ void buildSettings(const Flags& f, RelayConfig& config, core::Policy& policy) {
   if (config.nextHops.empty()) {
     // The default next hop needs no other server: a maildir under the working folder.
     NextHop hop;
-    parseNextHop("maildir:maildir", hop);
+    parseNextHop(std::string("maildir:") + kDefaultMaildir, hop);
     config.nextHops.push_back(hop);
   }
 }
@@ -84,11 +136,16 @@ int runRelayCommand(int argc, char** argv, int first) {
       }
       return argv[++i];
     };
+    if (arg == "--help" || arg == "-h") {
+      std::cout << kHelp;
+      return 0;
+    }
     if (arg == "--config") f.config = value();
     else if (arg == "--listen") f.listen = value();
     else if (arg == "--next-hop") f.nextHops.push_back(value());
     else if (arg == "--spool") f.spool = value();
     else if (arg == "--accept-domain") f.acceptDomains.push_back(value());
+    else if (arg == "--client-network") f.clientNetworks.push_back(value());
     else if (arg == "--hostname") f.hostname = value();
     else {
       std::cerr << "mugai: unknown relay option '" << arg << "' (usage: " << kUsage << ")\n";
@@ -132,6 +189,19 @@ int runRelayCommand(int argc, char** argv, int first) {
   // Tests and scripts read this line to learn the port (with --listen HOST:0).
   std::cout << "mugai relay: listening on " << listenHost << ":" << port << ", next hop " << hops
             << ", spool " << config.spoolDir << std::endl;
+  // Where things go, for the person who started it (stderr: stdout carries only events).
+  std::string domains;
+  for (const auto& d : config.session.acceptDomains) domains += (domains.empty() ? "" : ", ") + d;
+  std::cerr << "mugai relay: accepting mail for " << domains
+            << (demoMode(f) ? " (demo defaults)" : "") << "; any other recipient is refused\n"
+            << "mugai relay: sanitized mail goes to " << hops
+            << (config.nextHops.front().kind == NextHop::Kind::Maildir ? " (new/ in it)" : "")
+            << "; originals are kept in " << config.spoolDir << "/originals/\n";
+  if (demoMode(f)) {
+    std::cerr << "mugai relay: send a test: swaks --server " << listenHost << ":" << port
+              << " --to user@example.lg.jp ; look at the queue: mugai queue --spool "
+              << config.spoolDir << " list\n";
+  }
 
   for (;;) {
     int sig = 0;
@@ -154,7 +224,9 @@ int runRelayCommand(int argc, char** argv, int first) {
     }
     if (sig == SIGUSR1) {
       const std::size_t n = relay.flush();
-      std::cout << "mugai relay: flush: " << n << " queued for delivery" << std::endl;
+      const std::size_t released = relay.sanitizeReleased();
+      std::cout << "mugai relay: flush: " << n << " queued for delivery, " << released
+                << " released for sanitizing" << std::endl;
       continue;
     }
     std::cerr << "mugai relay: signal " << sig << ": draining\n";

@@ -2,9 +2,10 @@
 # End to end: swaks and Postfix's smtp-source send through a real `mugai relay` process to
 # Postfix's smtp-sink (and to a maildir), all on 127.0.0.1 with free ports. Checks that the
 # sanitized message arrives exactly once, that the original is kept, that foreign domains are
-# refused, that 200 messages from parallel sessions each arrive exactly once, that a refusing
-# next hop loses nothing, `mugai queue`, kill -9, client networks, SIGHUP reloads and connection
-# reuse to the next hop.
+# refused, that 2000 messages from parallel sessions each arrive exactly once, that a refusing
+# next hop loses nothing, `mugai queue`, kill -9, client networks (config and flag), SIGHUP
+# reloads and connection reuse to the next hop. A next hop failing 2000 messages at a time:
+# relay_sink_failures_test.sh.
 # Synchronisation is by events, not time: the relay prints its port when ready, SIGTERM makes
 # it drain (sanitize and deliver everything accepted) and exit, and `wait` waits for that.
 # Usage: relay_e2e_test.sh MUGAI_BINARY
@@ -23,26 +24,7 @@ start_relay --next-hop "smtp://127.0.0.1:$sink_port" --spool "$work/spool1" \
   --accept-domain city.example.lg.jp
 
 # A multipart message: an HTML body with a script, and an executable attachment.
-cat >"$work/hostile.eml" <<'X'
-From: sender@outside.test
-To: staff@city.example.lg.jp
-Subject: invoice
-Message-Id: <e2e-one@outside.test>
-MIME-Version: 1.0
-Content-Type: multipart/mixed; boundary="b1"
-
---b1
-Content-Type: text/html; charset=utf-8
-
-<html><body><p>Please pay</p><script>alert(1)</script></body></html>
---b1
-Content-Type: application/octet-stream; name="attach.exe"
-Content-Disposition: attachment; filename="attach.exe"
-Content-Transfer-Encoding: base64
-
-TVogdGhpcyBpcyBub3QgcmVhbGx5IGEgcHJvZ3JhbQo=
---b1--
-X
+write_hostile "$work/hostile.eml" staff@city.example.lg.jp "<e2e-one@outside.test>"
 swaks --server "127.0.0.1:$relay_port" --from sender@outside.test --to staff@city.example.lg.jp \
   --data "@$work/hostile.eml" >"$work/swaks1.out" 2>&1
 check "swaks got 250 queued" grep -q "<-  250 2.0.0 Ok: queued as" "$work/swaks1.out"
@@ -81,17 +63,7 @@ check "nothing else arrived (no smuggled message)" test "$(ls "$work"/sink1 | wc
 dump=$(ls "$work"/sink1/m.* 2>/dev/null | head -1)
 check "it carries X-Mugai-Status" grep -q -i "^X-Mugai-Status:" "$dump"
 # Decode every part: the text survives, the script and the executable do not.
-python3 - "$dump" >"$work/parts.out" 2>&1 <<'PY'
-import email, sys
-from email import policy
-msg = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=policy.default)
-for part in msg.walk():
-    if part.is_multipart():
-        continue
-    body = part.get_payload(decode=True) or b""
-    print("PART", part.get_content_type(), part.get_filename())
-    print(body.decode("utf-8", "replace"))
-PY
+decode_parts "$dump" >"$work/parts.out" 2>&1
 check "the text survives" grep -q "Please pay" "$work/parts.out"
 check "the script is gone" bash -c "! grep -q -i 'alert(1)' '$work/parts.out'"
 check "the executable is gone" bash -c "! grep -q 'PART .* attach.exe' '$work/parts.out' && ! grep -q 'not really a program' '$work/parts.out'"
@@ -250,7 +222,7 @@ check "queue flush signals the relay" bash -c \
   "\"$MUGAI\" queue --spool '$work/spool4r' flush | grep -q 'process $relay_pid'"
 said=$(relay_says)
 check "the relay queued the deferred message for delivery ('$said')" \
-  test "$said" = "mugai relay: flush: 1 queued for delivery"
+  test "$said" = "mugai relay: flush: 1 queued for delivery, 0 released for sanitizing"
 stop_relay
 kill "$sink_pid"; wait "$sink_pid" 2>/dev/null
 check "the flushed message arrived once" \
@@ -370,52 +342,31 @@ check "the --accept-domain flag still applies after reloads" grep -q "<-  250 2.
   "$work/swaks7.out"
 stop_relay
 
+# --- 6b. The flag: --client-network (repeatable) replaces the default (loopback) list like
+# relay.client_networks; a value with host bits set is a config error, not a silent widening.
+start_relay --client-network 127.0.0.2/32 --client-network ::1 \
+  --next-hop "maildir:$work/maildir6b" --spool "$work/spool6b" --accept-domain example.jp
+reply=$(first_reply 127.0.0.1)
+check "--client-network: a client outside gets 554 5.7.1 ('$reply')" grep -q "^554 5.7.1 " <<<"$reply"
+reply=$(first_reply 127.0.0.2)
+check "--client-network: a client inside gets the greeting ('$reply')" grep -q "^220 " <<<"$reply"
+check "--client-network: the refusal is logged" \
+  test "$(grep -c "refused connection from 127.0.0.1: not in relay" "$work/relay.log")" -ge 2
+stop_relay
+"$MUGAI" relay --listen 127.0.0.1:0 --client-network 127.0.0.1/8 --accept-domain example.jp \
+  --spool "$work/spool6c" >/dev/null 2>"$work/badnet.err"
+rc=$?
+check "--client-network with host bits set: exit 2 ($rc)" test "$rc" -eq 2
+check "--client-network with host bits set: says why" \
+  grep -q "config error: --client-network must be ADDRESS/BITS" "$work/badnet.err"
+
 # --- 8. Connection reuse: five messages to one next hop over one SMTP session, RSET between.
 # A scripted next hop records each connection and command. One delivery thread and an idle
 # limit far above the test's duration make the count exact: the connection closes (QUIT) only
 # at the drain.
-mkfifo "$work/scripted.out"
-python3 - "$work/events" >"$work/scripted.out" 2>"$work/scripted.err" <<'PY' &
-import socket, sys
-events = open(sys.argv[1], "a", buffering=1)
-srv = socket.socket()
-srv.bind(("127.0.0.1", 0))
-srv.listen(16)
-print(srv.getsockname()[1], flush=True)
-sys.stdout.close()
-while True:
-    conn, _ = srv.accept()
-    events.write("connect\n")
-    f = conn.makefile("rb")
-    conn.sendall(b"220 scripted ESMTP\r\n")
-    for line in f:
-        cmd = line.rstrip(b"\r\n").decode("ascii", "replace")
-        verb = cmd.split(" ")[0].upper()
-        events.write(verb + "\n")
-        if verb == "EHLO":
-            conn.sendall(b"250-scripted\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
-        elif verb == "DATA":
-            conn.sendall(b"354 go\r\n")
-            for data in f:
-                if data == b".\r\n":
-                    break
-                if data.lower().startswith(b"message-id:"):
-                    events.write("message " + data.decode().split(":", 1)[1].strip() + "\n")
-            conn.sendall(b"250 2.0.0 ok\r\n")
-        elif verb == "QUIT":
-            conn.sendall(b"221 bye\r\n")
-            break
-        else:
-            conn.sendall(b"250 ok\r\n")
-    conn.close()
-PY
-scripted_pid=$!
-pids+=("$scripted_pid")
-scripted_port=""
-read -r -t 60 scripted_port <"$work/scripted.out"
-check "the scripted next hop started ($(cat "$work/scripted.err"))" test -n "$scripted_port"
+start_scripted_hop record "$work/events"
 printf 'relay.delivery_threads = 1\nrelay.connection_idle_s = 3600\n' >"$work/reuse.conf"
-start_relay --config "$work/reuse.conf" --next-hop "smtp://127.0.0.1:$scripted_port" \
+start_relay --config "$work/reuse.conf" --next-hop "smtp://127.0.0.1:$hop_port" \
   --spool "$work/spool8" --accept-domain example.jp
 for i in 1 2 3 4 5; do
   swaks --server "127.0.0.1:$relay_port" --from a@outside.test --to u@example.jp \
@@ -423,7 +374,7 @@ for i in 1 2 3 4 5; do
   check "reuse: message $i got 250" grep -q "<-  250 2.0.0 Ok: queued as" "$work/swaks8-$i.out"
 done
 stop_relay  # the drain delivers everything, then the delivery thread says QUIT
-kill "$scripted_pid"; wait "$scripted_pid" 2>/dev/null
+kill "$hop_pid"; wait "$hop_pid" 2>/dev/null
 count() { grep -c "^$1" "$work/events"; }
 check "reuse: five messages arrived ($(count message))" test "$(count message)" -eq 5
 check "reuse: each once" test "$(grep "^message" "$work/events" | sort -u | wc -l)" -eq 5

@@ -90,10 +90,70 @@ stop_relay() {
 # Waits until a command succeeds, checking every 0.1 s, for at most 60 s: for events no peer
 # announces (a Postfix queue running empty). Never a fixed delay.
 wait_until() {  # command...
-  local i
-  for i in $(seq 1 600); do
+  wait_until_for 60 "$@"
+}
+
+# The same with another deadline in seconds (a count of thousands of messages to reach).
+wait_until_for() {  # seconds command...
+  local i limit=$(($1 * 10)); shift
+  for i in $(seq 1 "$limit"); do
     "$@" && return 0
     sleep 0.1
   done
   return 1
+}
+
+# Prints every leaf part of a message file, decoded: "PART type filename", then its text. For
+# checks on what a sanitized message kept (the text) and dropped (scripts, executables).
+decode_parts() {  # message-file
+  python3 - "$1" <<'PY'
+import email, sys
+from email import policy
+msg = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=policy.default)
+for part in msg.walk():
+    if part.is_multipart():
+        continue
+    body = part.get_payload(decode=True) or b""
+    print("PART", part.get_content_type(), part.get_filename())
+    print(body.decode("utf-8", "replace"))
+PY
+}
+
+# A hostile message: an HTML body with a script ("Please pay" is its text) and an executable
+# attachment, attach.exe (its content says "not really a program").
+write_hostile() {  # file recipient message-id
+  cat >"$1" <<X
+From: sender@outside.test
+To: $2
+Subject: invoice
+Message-Id: $3
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="b1"
+
+--b1
+Content-Type: text/html; charset=utf-8
+
+<html><body><p>Please pay</p><script>alert(1)</script></body></html>
+--b1
+Content-Type: application/octet-stream; name="attach.exe"
+Content-Disposition: attachment; filename="attach.exe"
+Content-Transfer-Encoding: base64
+
+TVogdGhpcyBpcyBub3QgcmVhbGx5IGEgcHJvZ3JhbQo=
+--b1--
+X
+}
+
+# Starts tests/relay/scripted_hop.py (a next hop answering as its mode says) and sets hop_port
+# and hop_pid.
+start_scripted_hop() {  # mode [events-file]
+  rm -f "$work/hop.out"
+  mkfifo "$work/hop.out"
+  python3 "$(dirname "${BASH_SOURCE[0]}")/scripted_hop.py" "$@" >"$work/hop.out" \
+    2>"$work/hop.err" &
+  hop_pid=$!
+  pids+=("$hop_pid")
+  hop_port=""
+  read -r -t 60 hop_port <"$work/hop.out"
+  check "the scripted next hop started ($(cat "$work/hop.err"))" test -n "$hop_port"
 }

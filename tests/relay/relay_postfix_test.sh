@@ -83,26 +83,7 @@ start_relay --next-hop "smtp://127.0.0.1:$pf_port" --spool "$work/spool" \
   --accept-domain example.jp
 
 # --- The message: HTML with a script, and an executable. ------------------------------------
-cat >"$work/hostile.eml" <<'X'
-From: sender@outside.test
-To: staff@example.jp
-Subject: invoice
-Message-Id: <e2e-postfix@outside.test>
-MIME-Version: 1.0
-Content-Type: multipart/mixed; boundary="b1"
-
---b1
-Content-Type: text/html; charset=utf-8
-
-<html><body><p>Please pay</p><script>alert(1)</script></body></html>
---b1
-Content-Type: application/octet-stream; name="attach.exe"
-Content-Disposition: attachment; filename="attach.exe"
-Content-Transfer-Encoding: base64
-
-TVogdGhpcyBpcyBub3QgcmVhbGx5IGEgcHJvZ3JhbQo=
---b1--
-X
+write_hostile "$work/hostile.eml" staff@example.jp "<e2e-postfix@outside.test>"
 swaks --server "127.0.0.1:$relay_port" --from sender@outside.test --to staff@example.jp \
   --data "@$work/hostile.eml" >"$work/swaks.out" 2>&1
 check "swaks got 250 from the relay" grep -q "<-  250 2.0.0 Ok: queued as" "$work/swaks.out"
@@ -127,15 +108,7 @@ dump=$(ls "$work"/sink/m.* 2>/dev/null | head -1)
 check "it passed Postfix" grep -q "by lgwan.test (Postfix)" "$dump"
 check "it passed Mugai" grep -q "(Mugai) with ESMTP" "$dump"
 check "it carries X-Mugai-Status" grep -q -i "^X-Mugai-Status:" "$dump"
-python3 - "$dump" >"$work/parts.out" 2>&1 <<'PY'
-import email, sys
-from email import policy
-msg = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=policy.default)
-for part in msg.walk():
-    if not part.is_multipart():
-        print("PART", part.get_content_type(), part.get_filename())
-        print((part.get_payload(decode=True) or b"").decode("utf-8", "replace"))
-PY
+decode_parts "$dump" >"$work/parts.out" 2>&1
 check "the text survives" grep -q "Please pay" "$work/parts.out"
 check "the script is gone" bash -c "! grep -q -i 'alert(1)' '$work/parts.out'"
 check "the executable is gone" bash -c "! grep -q 'not really a program' '$work/parts.out'"
