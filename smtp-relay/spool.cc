@@ -266,99 +266,30 @@ Status Spool::syncDirectory(const fs::path& dir) {
   return Status::Ok;
 }
 
-// A temp file written by its caller's thread, waiting for its group's fsync.
-struct Spool::PendingWrite {
-  int fd = -1;
-  fs::path tmp;
-  fs::path target;
-  Status status = Status::Ok;
-  bool done = false;  ///< set by the leader, under groupMutex_
-};
-
 Status Spool::writeDurably(const fs::path& target, std::string_view a, std::string_view b) {
-  PendingWrite w;
-  w.target = target;
-  w.tmp = root_ / "tmp" /
-          (target.filename().string() + "." + std::to_string(counter_.fetch_add(1)));
-  w.fd = ops_->openFile(w.tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (w.fd < 0) return statusForErrno(errno);
+  const fs::path tmp = root_ / "tmp" /
+                       (target.filename().string() + "." + std::to_string(counter_.fetch_add(1)));
+  const int fd = ops_->openFile(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return statusForErrno(errno);
+  const auto fail = [&](int err, bool open) {
+    if (open) ops_->closeFile(fd);
+    ::unlink(tmp.c_str());
+    return statusForErrno(err);
+  };
   for (std::string_view part : {a, b}) {
     while (!part.empty()) {
-      const ssize_t n = ops_->writeSome(w.fd, part.data(), part.size());
+      const ssize_t n = ops_->writeSome(fd, part.data(), part.size());
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        const int err = n < 0 ? errno : EIO;
-        ops_->closeFile(w.fd);
-        ::unlink(w.tmp.c_str());
-        return statusForErrno(err);
-      }
+      if (n <= 0) return fail(n < 0 ? errno : EIO, true);
       part.remove_prefix(static_cast<std::size_t>(n));
     }
   }
-  // Join the waiting group. Whoever finds no group in progress leads: it takes every write
-  // waiting at that moment (its own included) and commits them together, while writes that
-  // arrive meanwhile wait for the next group.
-  std::unique_lock<std::mutex> lock(groupMutex_);
-  waiting_.push_back(&w);
-  while (!w.done) {
-    if (committing_) {
-      groupCv_.wait(lock);
-      continue;
-    }
-    committing_ = true;
-    std::vector<PendingWrite*> group;
-    group.swap(waiting_);
-    lock.unlock();
-    commitGroup(group);
-    lock.lock();
-    committing_ = false;
-    for (PendingWrite* p : group) p->done = true;
-    groupCv_.notify_all();
-  }
-  return w.status;
-}
-
-void Spool::commitGroup(const std::vector<PendingWrite*>& group) {
-  const auto failAll = [&](Status s) {
-    for (PendingWrite* w : group) w->status = s;
-  };
-  // 1. Every file's bytes on disk, before any of them gets its name: on a failure nothing of
-  //    the group becomes visible.
-  int err = 0;
-  for (PendingWrite* w : group) {
-    if (err == 0 && ops_->syncFile(w->fd) != 0) err = errno;
-    if (ops_->closeFile(w->fd) != 0 && err == 0) err = errno;
-  }
-  if (err != 0) {
-    for (PendingWrite* w : group) ::unlink(w->tmp.c_str());
-    return failAll(statusForErrno(err));
-  }
-  // 2. The names. A failed rename stops here: the files already renamed stay (at worst a
-  //    duplicate), the rest are removed, and no write of the group is acknowledged.
-  for (std::size_t i = 0; i < group.size(); ++i) {
-    if (ops_->renameFile(group[i]->tmp.c_str(), group[i]->target.c_str()) != 0) {
-      const int renameErr = errno;
-      for (std::size_t j = i; j < group.size(); ++j) ::unlink(group[j]->tmp.c_str());
-      return failAll(statusForErrno(renameErr));
-    }
-  }
-  // 3. Each directory once: the renames survive a power loss only after this. If it fails the
-  //    names may not survive, so the callers must not acknowledge (the files stay).
-  std::vector<fs::path> dirs;
-  for (const PendingWrite* w : group) {
-    fs::path dir = w->target.parent_path();
-    if (std::find(dirs.begin(), dirs.end(), dir) == dirs.end()) dirs.push_back(std::move(dir));
-  }
-  for (const fs::path& dir : dirs) {
-    const Status s = syncDirectory(dir);
-    if (s != Status::Ok) return failAll(s);
-  }
-  failAll(Status::Ok);
-}
-
-std::size_t Spool::waitingWrites() const {
-  std::lock_guard<std::mutex> lock(groupMutex_);
-  return waiting_.size();
+  if (ops_->syncFile(fd) != 0) return fail(errno, true);
+  if (ops_->closeFile(fd) != 0) return fail(errno, false);
+  if (ops_->renameFile(tmp.c_str(), target.c_str()) != 0) return fail(errno, false);
+  // The file is in place; if the directory fsync fails, the name may not survive a crash, so
+  // the caller must not acknowledge it. The file stays: delivering it is at worst a duplicate.
+  return syncDirectory(target.parent_path());
 }
 
 CommitResult Spool::commit(const Envelope& envelope, std::string_view message) {

@@ -16,15 +16,6 @@
 //
 // The system calls go through FileOps so that tests can make fsync, write or rename fail; the
 // spool then answers 451 4.3.0 (452 4.3.1 when the disk is full), never 250.
-//
-// Group commit: the fsyncs of durable writes made at the same time by different threads (many
-// sessions committing, workers storing) are done together. Each thread writes its temp file
-// itself, then joins the waiting group; one of the waiting threads (the leader) takes the whole
-// group and fsyncs every file, renames them into place and fsyncs each directory involved once,
-// then wakes the others. One journal commit thus serves many files, and every write is still
-// durable before its caller returns Ok. Any failure in a group fails every write of it: a file
-// fsync failure before anything is renamed (no file of the group becomes visible), a rename or
-// directory fsync failure after (files may stay; delivering them is at worst a duplicate).
 #pragma once
 
 #include <sys/types.h>
@@ -32,9 +23,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
-#include <condition_variable>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -142,29 +131,18 @@ class Spool : public MessageSink {
   /// A new queue ID: the time in microseconds and a counter, 20 hex digits. Thread-safe.
   std::string newId();
 
-  /// Durable writes waiting for the group in progress to finish (tests use it to form a group).
-  std::size_t waitingWrites() const;
-
   const std::filesystem::path& root() const { return root_; }
   std::filesystem::path pathOf(Queue queue, const std::string& id) const;
 
  private:
-  struct PendingWrite;
   Status writeDurably(const std::filesystem::path& target, std::string_view a, std::string_view b);
   Status syncDirectory(const std::filesystem::path& dir);
-  /// Makes a group of written temp files durable (see "Group commit" above); sets each status.
-  void commitGroup(const std::vector<PendingWrite*>& group);
 
   std::filesystem::path root_;
   FileOps defaultOps_;
   FileOps* ops_;
   std::atomic<std::uint64_t> counter_{0};
   int lockFd_ = -1;
-
-  mutable std::mutex groupMutex_;
-  std::condition_variable groupCv_;
-  std::vector<PendingWrite*> waiting_;  ///< written, not yet taken by a leader
-  bool committing_ = false;             ///< a leader is syncing a group
 };
 
 }  // namespace mugai::relay

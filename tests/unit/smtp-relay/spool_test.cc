@@ -6,23 +6,19 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <memory>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "smtp-relay/session.h"
 #include "smtp-relay/spool.h"
 
 using namespace mugai::relay;
-using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
 namespace {
@@ -100,52 +96,6 @@ std::size_t filesIn(const fs::path& dir) {
 void writeRaw(const fs::path& p, const std::string& data) {
   std::ofstream out(p, std::ios::binary);
   out << data;
-}
-
-
-// Group commit: GroupOps holds the first file fsync (a lone write, the leader of the first
-// group) until `others` writes wait behind it; those then form the second group. Only a
-// leader calls syncFile, one at a time, so the call numbers are deterministic: 1 the first
-// file, 2 its directory, 3..2+others the files of the second group, then its directory.
-class GroupOps : public FileOps {
- public:
-  Spool* spool = nullptr;
-  std::size_t others = 0;
-  int failSync = 0;  // 1-based number of the syncFile call that fails with EIO (0: none)
-  std::atomic<int> syncs{0};
-  int syncFile(int fd) override {
-    const int n = ++syncs;
-    if (n == 1) {
-      while (spool->waitingWrites() < others) std::this_thread::sleep_for(1ms);
-    }
-    if (n == failSync) {
-      errno = EIO;
-      return -1;
-    }
-    return FileOps::syncFile(fd);
-  }
-};
-
-// Each of `1 + others` sessions sends one message; returns their replies to the final dot
-// (the first is the lone write of the first group).
-std::vector<std::string> commitInGroups(Spool& spool, GroupOps& ops, std::size_t others) {
-  SessionConfig config;
-  config.acceptDomains = {"example.jp"};
-  std::vector<std::string> replies(1 + others);
-  const auto send = [&](std::size_t i) {
-    Session s(config, spool, "192.0.2.1");
-    s.greet();
-    s.feed("EHLO c\r\n");
-    s.feed("MAIL FROM:<a@b.test>\r\nRCPT TO:<u@example.jp>\r\nDATA\r\n");
-    replies[i] = s.feed("Subject: " + std::to_string(i) + "\r\n\r\nhi\r\n.\r\n");
-  };
-  std::thread first(send, 0);
-  while (ops.syncs.load() == 0) std::this_thread::sleep_for(1ms);
-  std::vector<std::thread> rest;
-  for (std::size_t i = 1; i <= others; ++i) rest.emplace_back(send, i);
-  first.join();
-  for (auto& t : rest) t.join();
-  return replies;
 }
 
 }  // namespace
@@ -388,48 +338,5 @@ TEST_SUITE("smtp-relay spool") {
     CHECK(holder == static_cast<long>(::getpid()));
     first.reset();
     CHECK(second.tryLock(holder));
-  }
-  TEST_CASE("spool: concurrent commits share one group: one fsync per file, one per directory") {
-    TempDir dir;
-    GroupOps ops;
-    Spool spool(dir.path, &ops);
-    ops.spool = &spool;
-    ops.others = 4;
-    spool.open();
-    const auto replies = commitInGroups(spool, ops, 4);
-    for (const auto& r : replies) CHECK(r.find("250 2.0.0 Ok: queued as ") == 0);
-    CHECK(ops.syncs.load() == 2 + 4 + 1);  // not 2 + 2 * 4: the directory once for the group
-    CHECK(spool.list(Queue::Incoming).size() == 5);
-    CHECK(filesIn(dir.path / "tmp") == 0);
-  }
-
-  TEST_CASE("spool: one failing fsync in a group fails every message of it, never 250") {
-    struct Row {
-      int failSync;
-      const char* what;
-    };
-    const Row rows[] = {
-        {4, "the second file's fsync: nothing of the group is renamed"},
-        {3 + 4, "the group's directory fsync"},
-    };
-    for (const Row& row : rows) {
-      CAPTURE(row.what);
-      TempDir dir;
-      GroupOps ops;
-      Spool spool(dir.path, &ops);
-      ops.spool = &spool;
-      ops.others = 4;
-      ops.failSync = row.failSync;
-      spool.open();
-      const auto replies = commitInGroups(spool, ops, 4);
-      CHECK(replies[0].find("250 2.0.0 Ok: queued as ") == 0);  // the first group succeeded
-      for (std::size_t i = 1; i < replies.size(); ++i) {
-        CAPTURE(i);
-        CHECK(replies[i].find("451 4.3.0") == 0);
-        CHECK(replies[i].find("250") == std::string::npos);
-      }
-      if (row.failSync == 4) CHECK(spool.list(Queue::Incoming).size() == 1);
-      CHECK(filesIn(dir.path / "tmp") == 0);
-    }
   }
 }
