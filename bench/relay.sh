@@ -13,11 +13,13 @@
 # Environment:
 #   BUILD_DIR  build tree (default build/; configured when missing)
 #   NO_BUILD   when 1, use the mugai binary already in BUILD_DIR as it is
+#   MUGAI      another mugai binary to measure (implies nothing about NO_BUILD)
 #   WORK_DIR   where the Postfix queue and the mugai spool go (default: a fresh directory under
 #              /var/tmp, on disk, so that fsync costs what it costs; removed at the end). The
 #              sink's dump files go to /dev/shm when it exists (same for both servers).
 #   LAT_COUNT  messages of the latency run (default 1000); LAT_CONNS its connections (10)
 #   HOLD_BYTES bytes each of the 50 held sessions has sent when memory is read (default 1 MiB)
+#   MUGAI_CONF extra lines for the relay's config file (e.g. "relay.workers = 8")
 # Needs root (Postfix's master must start as root; the system Postfix is never touched) and
 # postfix, smtp-source, smtp-sink, python3.
 set -euo pipefail
@@ -27,7 +29,7 @@ SESSIONS=${2:-20}
 REPS=${3:-3}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
-MUGAI=$BUILD_DIR/mugai
+MUGAI=${MUGAI:-$BUILD_DIR/mugai}
 LOAD=$ROOT/bench/relay_load.py
 LAT_COUNT=${LAT_COUNT:-1000}
 LAT_CONNS=${LAT_CONNS:-10}
@@ -181,6 +183,7 @@ cat >"$WORK/mugai.conf" <<EOF
 relay.max_connections = 100
 relay.max_connections_per_client = 100
 EOF
+[[ -z ${MUGAI_CONF:-} ]] || printf '%s\n' "$MUGAI_CONF" >>"$WORK/mugai.conf"
 mkfifo "$WORK/relay.out"
 "$MUGAI" relay --config "$WORK/mugai.conf" --listen 127.0.0.1:0 --hostname mugai.test \
   --next-hop "smtp://127.0.0.1:$sink_port" --spool "$WORK/spool" --accept-domain example.jp \
@@ -193,15 +196,23 @@ mugai_port=$(sed -n 's/^mugai relay: listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/
 [[ -n $mugai_port ]] || { echo "relay.sh: the relay did not start" >&2; cat "$WORK/relay.log" >&2; exit 1; }
 
 # --- Throughput. ------------------------------------------------------------------------------
-# One timed run: the sink is emptied, smtp-source sends COUNT messages over SESSIONS sessions
-# (-d: several messages per session), and the clock stops when the sink holds COUNT files.
-# Prints msgs/s end to end.
-run_once() {  # port file
+# One timed run: the sink is emptied, COUNT messages go out over SESSIONS sessions (several
+# messages per session), and the clock stops when the sink holds COUNT files. Two senders:
+# smtp-source (the same bytes every time), and relay_load.py (each message unique: its
+# Message-ID carries a counter; real mail is unique, and mugai stores each distinct original
+# once, so identical messages spare it one durable write). Prints msgs/s end to end and accepted.
+run_once() {  # sender port file
   find "$SINK" -type f -delete
-  local out
-  out=$(python3 "$LOAD" count "$SINK" "$COUNT" 600 -- smtp-source -d -s "$SESSIONS" -m "$COUNT" \
-    -f sender@outside.test -t staff@example.jp -M bench.test -F "$2" "127.0.0.1:$1") || {
-    echo "relay.sh: a run to port $1 failed" >&2; exit 1; }
+  local out cmd
+  if [[ $1 == smtp-source ]]; then
+    cmd=(smtp-source -d -s "$SESSIONS" -m "$COUNT" -f sender@outside.test -t staff@example.jp
+         -M bench.test -F "$3" "127.0.0.1:$2")
+  else
+    cmd=(python3 "$LOAD" latency --port "$2" --rate 0 --conns "$SESSIONS" --count "$COUNT"
+         --file "$3")
+  fi
+  out=$(python3 "$LOAD" count "$SINK" "$COUNT" 300 -- "${cmd[@]}") || {
+    echo "relay.sh: a run to port $2 failed" >&2; exit 1; }
   python3 -c "import sys; kv=dict(x.split('=') for x in sys.argv[1].split()); \
 print(f\"{$COUNT/float(kv['end_to_end_s']):.1f} {$COUNT/float(kv['source_s']):.1f}\")" "$out"
 }
@@ -210,42 +221,48 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+
 echo "relay.sh: $COUNT messages, $SESSIONS sessions, $REPS runs each; $(nproc) cores," \
   "$(lscpu | sed -n 's/^Model name: *//p'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 # Warm-up (untimed): Postfix starts its smtpd/cleanup/smtp processes, mugai its threads.
-run_once "$pf_port" "$WORK/plain.eml" >/dev/null
-run_once "$mugai_port" "$WORK/plain.eml" >/dev/null
+run_once smtp-source "$pf_port" "$WORK/plain.eml" >/dev/null
+run_once smtp-source "$mugai_port" "$WORK/plain.eml" >/dev/null
 declare -A mugai_rate
 results=()
-for kind in plain html; do
-  pf_runs=() mg_runs=() pf_acc=() mg_acc=()
-  for rep in $(seq 1 "$REPS"); do
-    read -r e a < <(run_once "$pf_port" "$WORK/$kind.eml"); pf_runs+=("$e"); pf_acc+=("$a")
-    read -r e a < <(run_once "$mugai_port" "$WORK/$kind.eml"); mg_runs+=("$e"); mg_acc+=("$a")
+runs=()
+for sender in smtp-source unique; do
+  for kind in plain html; do
+    pf_runs=() mg_runs=() pf_acc=() mg_acc=()
+    for rep in $(seq 1 "$REPS"); do
+      read -r e a < <(run_once "$sender" "$pf_port" "$WORK/$kind.eml")
+      pf_runs+=("$e"); pf_acc+=("$a")
+      read -r e a < <(run_once "$sender" "$mugai_port" "$WORK/$kind.eml")
+      mg_runs+=("$e"); mg_acc+=("$a")
+    done
+    p=$(printf '%s\n' "${pf_runs[@]}" | median)
+    m=$(printf '%s\n' "${mg_runs[@]}" | median)
+    pa=$(printf '%s\n' "${pf_acc[@]}" | median)
+    ma=$(printf '%s\n' "${mg_acc[@]}" | median)
+    mugai_rate[$sender-$kind]=$m
+    results+=("$(printf '| %-11s | %-5s | %8.1f | %8.1f | %5.2f | %8.1f | %8.1f |' "$sender" "$kind" \
+      "$p" "$m" "$(awk -v a="$m" -v b="$p" 'BEGIN {print a/b}')" "$pa" "$ma")")
+    runs+=("$sender $kind: postfix ${pf_runs[*]}; mugai ${mg_runs[*]}")
   done
-  p=$(printf '%s\n' "${pf_runs[@]}" | median)
-  m=$(printf '%s\n' "${mg_runs[@]}" | median)
-  pa=$(printf '%s\n' "${pf_acc[@]}" | median)
-  ma=$(printf '%s\n' "${mg_acc[@]}" | median)
-  mugai_rate[$kind]=$m
-  results+=("$(printf '| %-5s | %8.1f | %8.1f | %5.2f | %8.1f | %8.1f |' "$kind" "$p" "$m" \
-    "$(awk -v a="$m" -v b="$p" 'BEGIN {print a/b}')" "$pa" "$ma")")
-  results+=("|       runs: postfix ${pf_runs[*]}; mugai ${mg_runs[*]} (end to end, msgs/s)")
 done
 # Sanity: what reached the sink from mugai was sanitized (the last run was mugai's).
-sample=$(find "$SINK" -type f | head -1)
+sample=$(find "$SINK" -type f -print -quit)
 grep -q -i '^X-Mugai-Status:' "$sample" || { echo "relay.sh: mugai's output is not sanitized?" >&2; exit 1; }
 echo
-echo "| kind  | postfix msgs/s | mugai msgs/s | mugai/postfix | postfix accepted/s | mugai accepted/s |"
-echo "| ---   | ---: | ---: | ---: | ---: | ---: |"
+echo "| sender | kind | postfix msgs/s | mugai msgs/s | mugai/postfix | postfix accepted/s | mugai accepted/s |"
+echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
 printf '%s\n' "${results[@]}"
-echo "(median of $REPS runs; end to end = until the sink holds all $COUNT; accepted = until" \
-  "smtp-source had every 250)"
-echo "originals stored by mugai: $(find "$WORK/spool/originals" -type f | wc -l)" \
-  "(smtp-source sends the same bytes each time; the Received field's date makes them differ)"
+echo
+echo "Median of $REPS runs. End to end: until the sink holds all $COUNT; accepted: until the sender"
+echo "had every 250. Runs (end to end, msgs/s):"
+printf '  %s\n' "${runs[@]}"
+echo "originals stored by mugai: $(find "$WORK/spool/originals" -type f | wc -l)"
 
 # --- Latency at half the load mugai sustained for the plain message. -------------------------
-half=$(awk -v r="${mugai_rate[plain]}" 'BEGIN {printf "%.1f", r/2}')
+half=$(awk -v r="${mugai_rate[unique-plain]}" 'BEGIN {printf "%.1f", r/2}')
 echo
 echo "latency, final dot to 250, mugai, plain, $LAT_COUNT unique messages at $half msgs/s" \
-  "(half of ${mugai_rate[plain]}) over $LAT_CONNS connections:"
+  "(half of ${mugai_rate[unique-plain]}) over $LAT_CONNS connections:"
 find "$SINK" -type f -delete
 python3 "$LOAD" latency --port "$mugai_port" --rate "$half" --conns "$LAT_CONNS" \
   --count "$LAT_COUNT" --file "$WORK/plain.eml" || echo "relay.sh: the latency run had failures"

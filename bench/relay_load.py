@@ -7,7 +7,7 @@ Subcommands:
       one per transaction). Prints "end_to_end_s=.. source_s=..": seconds from the start until
       the Nth file appeared, and until CMD exited (every message accepted by the server).
   latency --port P --rate R --conns C --count N --file F
-      Sends N messages at R msgs/s in total, spread over C connections kept open, each message
+      Sends N messages at R msgs/s in total (R = 0: as fast as the server answers), spread over C connections kept open, each message
       made unique (its Message-ID carries a counter). Records per message the time from writing
       the data and the final "\\r\\n.\\r\\n" until the 250 is read. Prints p50/p99/max (ms).
   hold --port P --conns C --bytes B --pid PID [--extra E]
@@ -110,14 +110,14 @@ async def run_latency(args):
     latencies = []
     errors = []
     t0 = time.monotonic() + 0.2
-    interval = 1.0 / args.rate
+    interval = 1.0 / args.rate if args.rate > 0 else 0.0
 
     async def conn(index):
         reader, writer = await open_session(args.port)
         try:
             for i in range(index, args.count, args.conns):
                 delay = t0 + i * interval - time.monotonic()
-                if delay > 0:
+                if interval and delay > 0:
                     await asyncio.sleep(delay)
                 await command(reader, writer, "MAIL FROM:<bench@outside.test>", 250)
                 await command(reader, writer, "RCPT TO:<staff@example.jp>", 250)
