@@ -14,9 +14,10 @@
 #   BUILD_DIR  build tree (default build/; configured when missing)
 #   NO_BUILD   when 1, use the mugai binary already in BUILD_DIR as it is
 #   MUGAI      another mugai binary to measure (implies nothing about NO_BUILD)
-#   WORK_DIR   where the Postfix queue and the mugai spool go (default: a fresh directory under
-#              /var/tmp, on disk, so that fsync costs what it costs; removed at the end). The
-#              sink's dump files go to /dev/shm when it exists (same for both servers).
+#   WORK_DIR   where the Postfix queue and the mugai spool go: a fresh directory is made under it
+#              (default /var/tmp, on disk, so that fsync costs what it costs) and removed at the
+#              end (KEEP_WORK=1 keeps it, and the processes). The sink's dump files go to
+#              /dev/shm when it exists (the same for both servers).
 #   LAT_COUNT  messages of the latency run (default 1000); LAT_CONNS its connections (10)
 #   HOLD_BYTES bytes each of the 50 held sessions has sent when memory is read (default 1 MiB)
 #   MUGAI_CONF extra lines for the relay's config file (e.g. "relay.workers = 8")
@@ -57,39 +58,22 @@ if [[ ${NO_BUILD:-0} != 1 ]]; then
 fi
 [[ -x $MUGAI ]] || { echo "relay.sh: $MUGAI is missing" >&2; exit 1; }
 
-if [[ -n ${WORK_DIR:-} ]]; then
-  WORK=$WORK_DIR
-  mkdir -p "$WORK"
-else
-  WORK=$(mktemp -d /var/tmp/mugai-relay-bench.XXXXXX)
-fi
+# The relay tests' helpers, sourced read-only: a work folder (under TMPDIR) removed at exit with
+# the processes started, free ports, smtp-sink and `mugai relay` started by PID.
+export TMPDIR=${WORK_DIR:-/var/tmp}
+mkdir -p "$TMPDIR"
+# shellcheck source=../tests/relay/relay_lib.sh
+. "$ROOT/tests/relay/relay_lib.sh"
+# Its cleanup expects no errexit (a kill of a process already gone fails).
+[[ -n ${KEEP_WORK:-} ]] || trap 'set +e; cleanup' EXIT
+WORK=$work
 SINKBASE=$WORK
-[[ -d /dev/shm && -w /dev/shm ]] && SINKBASE=$(mktemp -d /dev/shm/mugai-relay-sink.XXXXXX)
-chmod 755 "$SINKBASE"
-chmod 755 "$WORK"
-pids=()
+if [[ -d /dev/shm && -w /dev/shm ]]; then
+  SINKBASE=$(mktemp -d /dev/shm/mugai-relay-sink.XXXXXX)
+  chmod 755 "$SINKBASE"
+  on_exit+=("rm -rf '$SINKBASE'")
+fi
 pf=$WORK/postfix
-cleanup() {
-  postfix -c "$pf/etc" stop >/dev/null 2>&1 || true
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  [[ -n ${KEEP_WORK:-} ]] || rm -rf "$WORK"
-  [[ $SINKBASE == "$WORK" ]] || rm -rf "$SINKBASE"
-}
-trap cleanup EXIT
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_listening() {  # a readiness probe with a deadline: smtp-sink has no other way to say so
-  local i
-  for i in $(seq 1 400); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
 
 # --- The two messages, 5 KiB each (5120 octets with CRLF line ends, as sent). --------------
 python3 - "$WORK" <<'PY'
@@ -121,10 +105,7 @@ PY
 # --- smtp-sink: one dump file per transaction; a run is over when N files are there. ---------
 sink_port=$(free_port)
 SINK=$SINKBASE/sink
-mkdir -p "$SINK" && chmod 777 "$SINK"
-smtp-sink -u nobody -d "$SINK/m." "127.0.0.1:$sink_port" 1024 2>"$WORK/sink.log" &
-pids+=($!)
-wait_listening "$sink_port" || { echo "relay.sh: smtp-sink did not start" >&2; exit 1; }
+start_sink "$SINK" "$sink_port"
 
 # --- The private Postfix: default queue on disk, relays example.jp to the sink. -------------
 pf_port=$(free_port)
@@ -176,6 +157,16 @@ if ! postfix -c "$pf/etc" check >"$WORK/postfix-start.log" 2>&1 ||
   cat "$WORK/postfix-start.log" "$pf/maillog" >&2 2>/dev/null
   exit 1
 fi
+# Stopped before the work folder goes; master takes a moment to exit after `stop` returns.
+stop_postfix() {
+  postfix -c "$pf/etc" stop >/dev/null 2>&1 || return 0
+  local i
+  for i in $(seq 1 100); do
+    postfix -c "$pf/etc" status >/dev/null 2>&1 || return 0
+    sleep 0.1
+  done
+}
+on_exit+=(stop_postfix)
 wait_listening "$pf_port" || { echo "relay.sh: Postfix is not listening" >&2; exit 1; }
 
 # --- mugai relay: spool on disk, default policy (sanitizing), next hop the sink. -------------
@@ -184,16 +175,9 @@ relay.max_connections = 100
 relay.max_connections_per_client = 100
 EOF
 [[ -z ${MUGAI_CONF:-} ]] || printf '%s\n' "$MUGAI_CONF" >>"$WORK/mugai.conf"
-mkfifo "$WORK/relay.out"
-"$MUGAI" relay --config "$WORK/mugai.conf" --listen 127.0.0.1:0 --hostname mugai.test \
-  --next-hop "smtp://127.0.0.1:$sink_port" --spool "$WORK/spool" --accept-domain example.jp \
-  >"$WORK/relay.out" 2>"$WORK/relay.log" &
-relay_pid=$!
-pids+=("$relay_pid")
-exec 3<"$WORK/relay.out"
-read -r -t 60 line <&3 || true
-mugai_port=$(sed -n 's/^mugai relay: listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' <<<"${line:-}")
-[[ -n $mugai_port ]] || { echo "relay.sh: the relay did not start" >&2; cat "$WORK/relay.log" >&2; exit 1; }
+start_relay --config "$WORK/mugai.conf" --next-hop "smtp://127.0.0.1:$sink_port" \
+  --spool "$WORK/spool" --accept-domain example.jp
+mugai_port=$relay_port
 
 # --- Throughput. ------------------------------------------------------------------------------
 # One timed run: the sink is emptied, COUNT messages go out over SESSIONS sessions (several
@@ -277,6 +261,4 @@ echo "memory of the relay (pid $relay_pid), $HOLD_CONNS sessions held mid-DATA w
 python3 "$LOAD" hold --port "$mugai_port" --pid "$relay_pid" --conns "$HOLD_CONNS" \
   --bytes "$HOLD_BYTES" --extra 60 --file "$WORK/plain.eml" || echo "relay.sh: the hold run had failures"
 
-kill -TERM "$relay_pid"
-wait "$relay_pid" || true
-exec 3<&-
+stop_relay
