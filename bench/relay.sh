@@ -62,7 +62,7 @@ fi
 # the processes started, free ports, smtp-sink and `mugai relay` started by PID.
 export TMPDIR=${WORK_DIR:-/var/tmp}
 mkdir -p "$TMPDIR"
-# shellcheck source=../tests/relay/relay_lib.sh
+# shellcheck source-path=SCRIPTDIR/.. source=tests/relay/relay_lib.sh
 . "$ROOT/tests/relay/relay_lib.sh"
 # Its cleanup expects no errexit (a kill of a process already gone fails).
 [[ -n ${KEEP_WORK:-} ]] || trap 'set +e; cleanup' EXIT
@@ -160,8 +160,7 @@ fi
 # Stopped before the work folder goes; master takes a moment to exit after `stop` returns.
 stop_postfix() {
   postfix -c "$pf/etc" stop >/dev/null 2>&1 || return 0
-  local i
-  for i in $(seq 1 100); do
+  for _ in $(seq 1 100); do
     postfix -c "$pf/etc" status >/dev/null 2>&1 || return 0
     sleep 0.1
   done
@@ -213,7 +212,7 @@ runs=()
 for sender in smtp-source unique; do
   for kind in plain html; do
     pf_runs=() mg_runs=() pf_acc=() mg_acc=()
-    for rep in $(seq 1 "$REPS"); do
+    for _ in $(seq 1 "$REPS"); do
       read -r e a < <(run_once "$sender" "$pf_port" "$WORK/$kind.eml")
       pf_runs+=("$e"); pf_acc+=("$a")
       read -r e a < <(run_once "$sender" "$mugai_port" "$WORK/$kind.eml")
