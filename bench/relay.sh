@@ -109,64 +109,7 @@ start_sink "$SINK" "$sink_port"
 
 # --- The private Postfix: default queue on disk, relays example.jp to the sink. -------------
 pf_port=$(free_port)
-mkdir -p "$pf/etc" "$pf/queue" "$pf/data"
-chmod 755 "$pf" "$pf/queue"
-chown postfix "$pf/data"
-cat >"$pf/etc/main.cf" <<EOF
-compatibility_level = 3.6
-queue_directory = $pf/queue
-data_directory = $pf/data
-maillog_file = $pf/maillog
-maillog_file_prefixes = $pf
-myhostname = lgwan.test
-mydestination =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-relay_domains = example.jp
-relayhost = [127.0.0.1]:$sink_port
-smtp_dns_support_level = disabled
-alias_maps =
-alias_database =
-EOF
-cat >"$pf/etc/master.cf" <<EOF
-127.0.0.1:$pf_port inet n - n - - smtpd
-pickup    unix  n - n 60    1 pickup
-cleanup   unix  n - n -     0 cleanup
-qmgr      unix  n - n 300   1 qmgr
-rewrite   unix  - - n -     - trivial-rewrite
-bounce    unix  - - n -     0 bounce
-defer     unix  - - n -     0 bounce
-trace     unix  - - n -     0 bounce
-verify    unix  - - n -     1 verify
-flush     unix  n - n 1000? 0 flush
-proxymap  unix  - - n -     - proxymap
-smtp      unix  - - n -     - smtp
-relay     unix  - - n -     - smtp
-showq     unix  n - n -     - showq
-error     unix  - - n -     - error
-retry     unix  - - n -     - error
-discard   unix  - - n -     - discard
-anvil     unix  - - n -     1 anvil
-scache    unix  - - n -     1 scache
-postlog   unix-dgram n - n - 1 postlogd
-EOF
-if ! postfix -c "$pf/etc" check >"$WORK/postfix-start.log" 2>&1 ||
-   ! postfix -c "$pf/etc" start >>"$WORK/postfix-start.log" 2>&1; then
-  echo "relay.sh: the private Postfix did not start" >&2
-  cat "$WORK/postfix-start.log" "$pf/maillog" >&2 2>/dev/null
-  exit 1
-fi
-# Stopped before the work folder goes; master takes a moment to exit after `stop` returns.
-stop_postfix() {
-  postfix -c "$pf/etc" stop >/dev/null 2>&1 || return 0
-  for _ in $(seq 1 100); do
-    postfix -c "$pf/etc" status >/dev/null 2>&1 || return 0
-    sleep 0.1
-  done
-}
-on_exit+=(stop_postfix)
-wait_listening "$pf_port" || { echo "relay.sh: Postfix is not listening" >&2; exit 1; }
+start_private_postfix "$pf" "$pf_port" "$sink_port" example.jp || exit 1
 
 # --- mugai relay: spool on disk, default policy (sanitizing), next hop the sink. -------------
 cat >"$WORK/mugai.conf" <<EOF

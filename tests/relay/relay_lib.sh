@@ -157,3 +157,77 @@ start_scripted_hop() {  # mode [events-file]
   read -r -t 60 hop_port <"$work/hop.out"
   check "the scripted next hop started ($(cat "$work/hop.err"))" test -n "$hop_port"
 }
+
+# A private Postfix instance: its own config, queue and log under DIR, an smtpd on 127.0.0.1:PORT
+# (no chroot), relaying DOMAIN to [127.0.0.1]:NEXT_PORT with the default disk queue and no
+# filter. The system's Postfix configuration is never read or touched. Must run as root (master
+# starts as root to drop to mail_owner). Stopped at exit, waiting for master to go, before the
+# work folder is removed. Returns 1 (after printing the logs) when it does not start or listen.
+start_private_postfix() {  # dir port next-port domain
+  local dir=$1 port=$2 next=$3 domain=$4
+  mkdir -p "$dir/etc" "$dir/queue" "$dir/data"
+  chmod 755 "$dir" "$dir/queue"
+  chown postfix "$dir/data"
+  cat >"$dir/etc/main.cf" <<CF
+compatibility_level = 3.6
+queue_directory = $dir/queue
+data_directory = $dir/data
+maillog_file = $dir/maillog
+maillog_file_prefixes = $dir
+myhostname = lgwan.test
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+relay_domains = $domain
+relayhost = [127.0.0.1]:$next
+smtp_dns_support_level = disabled
+alias_maps =
+alias_database =
+CF
+  # Only the services this flow needs, none chrooted (the queue is under a temp folder).
+  cat >"$dir/etc/master.cf" <<CF
+127.0.0.1:$port inet n - n - - smtpd
+pickup    unix  n - n 60    1 pickup
+cleanup   unix  n - n -     0 cleanup
+qmgr      unix  n - n 300   1 qmgr
+rewrite   unix  - - n -     - trivial-rewrite
+bounce    unix  - - n -     0 bounce
+defer     unix  - - n -     0 bounce
+trace     unix  - - n -     0 bounce
+verify    unix  - - n -     1 verify
+flush     unix  n - n 1000? 0 flush
+proxymap  unix  - - n -     - proxymap
+smtp      unix  - - n -     - smtp
+relay     unix  - - n -     - smtp
+showq     unix  n - n -     - showq
+error     unix  - - n -     - error
+retry     unix  - - n -     - error
+discard   unix  - - n -     - discard
+anvil     unix  - - n -     1 anvil
+scache    unix  - - n -     1 scache
+postlog   unix-dgram n - n - 1 postlogd
+CF
+  # Postfix logs its command-line errors to syslog only unless stderr is a terminal; the file
+  # maillog_file gets them once postlogd runs, so show both when the start fails.
+  if ! postfix -c "$dir/etc" check >"$dir/check.log" 2>&1 ||
+     ! postfix -c "$dir/etc" start >"$dir/start.log" 2>&1; then
+    echo "the private Postfix did not start" >&2
+    cat "$dir/check.log" "$dir/start.log" "$dir/maillog" >&2 2>/dev/null
+    return 1
+  fi
+  on_exit+=("stop_private_postfix '$dir'")
+  # `postfix start` returns once master has bound its listeners (master -w), so this succeeds
+  # at once; it only bounds the wait if it did not.
+  wait_listening "$port" || { echo "Postfix is not listening" >&2; cat "$dir/maillog" >&2; return 1; }
+}
+
+# Stops it; master takes a moment to exit after `postfix stop` returns.
+stop_private_postfix() {  # dir
+  local i
+  postfix -c "$1/etc" stop >/dev/null 2>&1 || return 0
+  for i in $(seq 1 100); do
+    postfix -c "$1/etc" status >/dev/null 2>&1 || return 0
+    sleep 0.1
+  done
+}

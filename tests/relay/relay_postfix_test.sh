@@ -22,62 +22,8 @@ fi
 pf=$work/postfix
 pf_port=$(free_port)
 sink_port=$(free_port)
-mkdir -p "$pf/etc" "$pf/queue" "$pf/data"
-chmod 755 "$pf" "$pf/queue"
-chown postfix "$pf/data"
-cat >"$pf/etc/main.cf" <<EOF
-compatibility_level = 3.6
-queue_directory = $pf/queue
-data_directory = $pf/data
-maillog_file = $pf/maillog
-maillog_file_prefixes = $pf
-myhostname = lgwan.test
-mydestination =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-relay_domains = example.jp
-relayhost = [127.0.0.1]:$sink_port
-smtp_dns_support_level = disabled
-alias_maps =
-alias_database =
-EOF
-# Only the services this flow needs, none chrooted (the queue is under a temp folder).
-cat >"$pf/etc/master.cf" <<EOF
-127.0.0.1:$pf_port inet n - n - - smtpd
-pickup    unix  n - n 60    1 pickup
-cleanup   unix  n - n -     0 cleanup
-qmgr      unix  n - n 300   1 qmgr
-rewrite   unix  - - n -     - trivial-rewrite
-bounce    unix  - - n -     0 bounce
-defer     unix  - - n -     0 bounce
-trace     unix  - - n -     0 bounce
-verify    unix  - - n -     1 verify
-flush     unix  n - n 1000? 0 flush
-proxymap  unix  - - n -     - proxymap
-smtp      unix  - - n -     - smtp
-relay     unix  - - n -     - smtp
-showq     unix  n - n -     - showq
-error     unix  - - n -     - error
-retry     unix  - - n -     - error
-discard   unix  - - n -     - discard
-anvil     unix  - - n -     1 anvil
-scache    unix  - - n -     1 scache
-postlog   unix-dgram n - n - 1 postlogd
-EOF
 start_sink "$work/sink" "$sink_port"
-# Postfix logs its command-line errors to syslog only unless stderr is a terminal; the file
-# maillog_file gets them once postlogd runs, so show both when the start fails.
-if ! postfix -c "$pf/etc" check >"$work/postfix-check.log" 2>&1 ||
-   ! postfix -c "$pf/etc" start >"$work/postfix-start.log" 2>&1; then
-  echo "FAIL: the private Postfix did not start"
-  cat "$work/postfix-check.log" "$work/postfix-start.log" "$pf/maillog" 2>/dev/null
-  exit 1
-fi
-on_exit+=("postfix -c '$pf/etc' stop >/dev/null 2>&1")
-# `postfix start` returns once master has bound its listeners (master -w), so this succeeds at
-# once; it only bounds the wait if it did not.
-wait_listening "$pf_port" || { echo "FAIL: Postfix is not listening"; cat "$pf/maillog"; exit 1; }
+start_private_postfix "$pf" "$pf_port" "$sink_port" example.jp || { echo "FAIL: no private Postfix"; exit 1; }
 
 start_relay --next-hop "smtp://127.0.0.1:$pf_port" --spool "$work/spool" \
   --accept-domain example.jp
@@ -95,7 +41,7 @@ check "the relay delivered to Postfix" grep -q \
 # Postfix took the message (250) before the relay exited; it is delivered once its queue is empty.
 queue_empty() { [ -z "$(postqueue -c "$pf/etc" -j 2>/dev/null)" ]; }
 check "the Postfix queue runs empty" wait_until queue_empty
-postfix -c "$pf/etc" stop >/dev/null 2>&1
+stop_private_postfix "$pf"
 on_exit=()
 kill "$sink_pid"; wait "$sink_pid" 2>/dev/null
 
