@@ -353,7 +353,9 @@ void forEachDictionary(const std::vector<Handle>& roots, Deadline& deadline, Vis
     if (!top.isDictionary() && !top.isArray()) continue;
     stack.emplace_back(top, 0);
     while (!stack.empty()) {
-      auto [h, depth] = stack.back();
+      // Not a structured binding: clang before 16 cannot capture one in the lambda below.
+      Handle h = stack.back().first;
+      const std::size_t depth = stack.back().second;
       stack.pop_back();
       deadline.tick();
       if (depth > kMaxNesting) throw Stop{"pdf.invalid"};
