@@ -47,6 +47,11 @@ constexpr std::size_t kMaxDetails = 20;
 // A data descriptor (with its optional signature and Zip64 sizes) is the only thing allowed
 // between two entries or before the central directory.
 constexpr std::uint64_t kMaxGap = 24;
+// Parts smaller than this are stored, not deflated: libzip starts a fresh zlib stream per entry
+// (about 270 KiB allocated and its hash table cleared), which costs more than deflating a .rels
+// or docProps part saves (a few hundred bytes). bench/attachments.sh: docx 0.62 → 0.77, xlsx
+// 0.86 → 1.17 of the naive rewrite.
+constexpr std::size_t kStoreBelowBytes = 1024;
 
 constexpr std::string_view kRelNs =
     "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
@@ -1851,7 +1856,8 @@ std::string Rebuilder::writeZip(std::vector<std::pair<std::string, std::string>>
         data = zip_source_zip(out, za_, rawIt->second, ZIP_FL_COMPRESSED, 0, -1);
       }
     } else {
-      if (stored.count(name) != 0) {  // PNG/JPEG/GIF are compressed already
+      // PNG/JPEG/GIF are compressed already; small parts are not worth a zlib stream.
+      if (stored.count(name) != 0 || bytes.size() < kStoreBelowBytes) {
         method = ZIP_CM_STORE;
         level = 0;
       }

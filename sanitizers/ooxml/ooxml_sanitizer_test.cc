@@ -849,6 +849,61 @@ TEST_SUITE("ooxml") {
     }
   }
 
+  TEST_CASE("ooxml: a verified image is copied compressed; a wrong CRC removes the file") {
+    // A PNG that deflates well (trailing zeros are still a PNG to the sniffer and to Office).
+    const std::string png = kPng + std::string(8192, '\0');
+    Files files = hostileDocm();
+    for (auto& [name, bytes] : files) {
+      if (name == "word/media/image1.png") bytes = png;
+    }
+    const std::string input = makeZip(files);
+    auto statOf = [](const std::string& zip, const char* name) {
+      zip_stat_t st;
+      zip_stat_init(&st);
+      zip_error_t err;
+      zip_error_init(&err);
+      zip_source_t* src = zip_source_buffer_create(zip.data(), zip.size(), 0, &err);
+      zip_t* za = zip_open_from_source(src, ZIP_RDONLY, &err);
+      zip_error_fini(&err);
+      REQUIRE(za != nullptr);
+      CHECK(zip_stat(za, name, 0, &st) == 0);
+      zip_discard(za);
+      return st;
+    };
+    const zip_stat_t in = statOf(input, "word/media/image1.png");
+    REQUIRE(in.comp_method == ZIP_CM_DEFLATE);
+    REQUIRE(in.comp_size < 1000);
+    const PartOutput o = run(input, "docm", "report.docm");
+    REQUIRE_MESSAGE(o.disposition == Disposition::Rebuilt, o.reason);
+    const zip_stat_t out = statOf(o.bytes, "word/media/image1.png");
+    CHECK(out.comp_method == in.comp_method);
+    CHECK(out.comp_size == in.comp_size);
+    CHECK(out.crc == in.crc);
+    const Files outFiles = readZip(o.bytes);
+    const std::string* copied = entry(outFiles, "word/media/image1.png");
+    REQUIRE(copied != nullptr);
+    CHECK(*copied == png);
+
+    // The same archive with the image's CRC changed in both headers: the data no longer matches
+    // what the archive claims, so nothing of it is copied and the file is removed.
+    std::string bad = input;
+    std::string crcBytes(4, '\0');
+    for (int i = 0; i < 4; ++i) crcBytes[i] = static_cast<char>((in.crc >> (8 * i)) & 0xFF);
+    std::string flipped = crcBytes;
+    flipped[0] = static_cast<char>(flipped[0] ^ 1);
+    int patched = 0;
+    for (std::size_t at = bad.find(crcBytes); at != std::string::npos;
+         at = bad.find(crcBytes, at + 4)) {
+      bad.replace(at, 4, flipped);
+      ++patched;
+    }
+    REQUIRE(patched == 2);  // local header and central directory
+    const PartOutput refused = run(bad, "docm", "report.docm");
+    CHECK(refused.disposition == Disposition::Removed);
+    CHECK(refused.reason == "ooxml.invalid");
+    CHECK(refused.bytes.empty());
+  }
+
   TEST_CASE("ooxml: a pptx OLE object becomes its preview picture, in both PowerPoint forms") {
     const std::string r = kR;
     const std::string pns =
