@@ -57,7 +57,10 @@ std::string makeZip(const Files& files) {
   zip_t* za = zip_open_from_source(buf, ZIP_TRUNCATE, &err);
   REQUIRE(za != nullptr);
   zip_source_keep(buf);
-  for (const auto& [name, bytes] : files) {
+  for (const auto& file : files) {
+    // Plain names, not a structured binding: clang before 16 cannot capture one.
+    const std::string& name = file.first;
+    const std::string& bytes = file.second;
     zip_source_t* s = zip_source_buffer(za, bytes.data(), bytes.size(), 0);
     REQUIRE(zip_file_add(za, name.c_str(), s, ZIP_FL_ENC_UTF_8) >= 0);
   }
@@ -185,7 +188,10 @@ struct RelRow {
 };
 std::vector<RelRow> relsOf(const Files& files) {
   std::vector<RelRow> rows;
-  for (const auto& [name, bytes] : files) {
+  for (const auto& file : files) {
+    // Plain names, not a structured binding: clang before 16 cannot capture one.
+    const std::string& name = file.first;
+    const std::string& bytes = file.second;
     if (name.size() < 5 || name.compare(name.size() - 5, 5, ".rels") != 0) continue;
     Xml x(bytes);
     if (x.doc == nullptr) {
@@ -287,7 +293,10 @@ std::vector<std::string> activeContent(const Files& out) {
       if (seg == bad) problems.push_back("relationship " + seg);
     }
   }
-  for (const auto& [name, data] : out) {
+  for (const auto& file : out) {
+    // Plain names, not a structured binding: clang before 16 cannot capture one.
+    const std::string& name = file.first;
+    const std::string& data = file.second;
     if (name.size() < 5 || (name.compare(name.size() - 4, 4, ".xml") != 0 &&
                             name.compare(name.size() - 4, 4, ".vml") != 0)) {
       continue;
@@ -1447,7 +1456,10 @@ TEST_SUITE("ooxml") {
       REQUIRE_MESSAGE(o.disposition == Disposition::Rebuilt, o.reason);
       const Files out = readZip(o.bytes);
       CHECK_FALSE(hasEntryContaining(out, "hostile"));
-      for (const auto& [name, data] : out) {
+      for (const auto& file : out) {
+        // Plain names, not a structured binding: clang before 16 cannot capture one.
+        const std::string& name = file.first;
+        const std::string& data = file.second;
         CHECK_MESSAGE(data.find("EXEC(") == std::string::npos, name);
       }
       const std::string* wb = entry(out, "xl/workbook.xml");
@@ -1681,7 +1693,10 @@ TEST_SUITE("third-party") {
           CHECK(o.filename.size() > 5);
           CHECK(o.filename.substr(o.filename.size() - 5) == plain);
         }
-        for (const auto& [name, data] : out) {
+        for (const auto& file : out) {
+          // Plain names, not a structured binding: clang before 16 cannot capture one.
+          const std::string& name = file.first;
+          const std::string& data = file.second;
           if (name.size() > 4 && name.compare(name.size() - 4, 4, ".xml") == 0) {
             std::string instrs = textOf(data, "instrText");
             std::transform(instrs.begin(), instrs.end(), instrs.begin(),
@@ -1700,7 +1715,10 @@ TEST_SUITE("third-party") {
             CHECK(textOf(*before, "t") == textOf(*after, "t"));
             ++benignChecked;
           }
-          for (const auto& [name, data] : in) {
+          for (const auto& file : in) {
+            // Plain names, not a structured binding: clang before 16 cannot capture one.
+            const std::string& name = file.first;
+            const std::string& data = file.second;
             if (name.rfind("word/media/", 0) != 0) continue;
             const std::string t = mugai::core::sniff(data, Limits{});
             if (t == "png" || t == "jpeg" || t == "gif") {
