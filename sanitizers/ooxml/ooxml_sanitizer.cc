@@ -1527,6 +1527,7 @@ void Rebuilder::clean(Part& p) {
   std::set<xmlNode*> removeSet;
   std::vector<xmlAttr*> removeAttrs;
   std::vector<xmlNode*> unwrap;
+  std::vector<xmlNode*> wordObjects;  // w:object holding a VML preview: becomes a w:pict
   auto mark = [&](xmlNode* n) {
     if (removeSet.insert(n).second) removeNodes.push_back(n);
   };
@@ -1585,6 +1586,9 @@ void Rebuilder::clean(Part& p) {
       } else {
         removeAttrs.push_back(a);
       }
+    }
+    if (!removed && family_ == Family::Word && name == "object" && childNamed(n, "shape")) {
+      wordObjects.push_back(n);
     }
     if (!removed) {
       if (name == "OLEObject" || name == "oleObjects") {
@@ -1711,6 +1715,30 @@ void Rebuilder::clean(Part& p) {
       c = next;
     }
     mark(f);
+  }
+  // A w:object loses its o:OLEObject (or w:control); LibreOffice then drops the whole object,
+  // preview included. Its VML shape is the preview picture: the object becomes a w:pict (the
+  // VML picture container Word and LibreOffice both draw), without the OLE-only attributes.
+  for (xmlNode* obj : wordObjects) {
+    xmlNodeSetName(obj, reinterpret_cast<const xmlChar*>("pict"));
+    for (xmlAttr* a = obj->properties; a != nullptr;) {
+      xmlAttr* next = a->next;
+      const std::string_view an = a->name == nullptr ? std::string_view{}
+                                                     : reinterpret_cast<const char*>(a->name);
+      if (an == "dxaOrig" || an == "dyaOrig") xmlRemoveProp(a);
+      a = next;
+    }
+    for (xmlNode* c = obj->children; c != nullptr; c = c->next) {
+      if (c->type != XML_ELEMENT_NODE || localName(c) != "shape") continue;
+      for (xmlAttr* a = c->properties; a != nullptr;) {
+        xmlAttr* next = a->next;
+        if (nsHref(a->ns) == kVmlOfficeNs && a->name != nullptr &&
+            std::string_view(reinterpret_cast<const char*>(a->name)) == "ole") {
+          xmlRemoveProp(a);
+        }
+        a = next;
+      }
+    }
   }
   for (xmlNode* n : removeNodes) xmlUnlinkNode(n);
   for (xmlNode* n : removeNodes) xmlFreeNode(n);

@@ -913,6 +913,65 @@ TEST_SUITE("ooxml") {
     CHECK(refused.bytes.empty());
   }
 
+  TEST_CASE("ooxml: a docx OLE object becomes a VML picture (w:pict) showing its preview") {
+    const std::string r = kR;
+    const std::string body =
+        "<w:p><w:r><w:object w:dxaOrig=\"4150\" w:dyaOrig=\"310\" "
+        "xmlns:v=\"urn:schemas-microsoft-com:vml\" "
+        "xmlns:o=\"urn:schemas-microsoft-com:office:office\"><v:shape id=\"_x0000_i1025\" "
+        "style=\"width:207.75pt;height:15.75pt\" o:ole=\"\"><v:imagedata r:id=\"rId4\" "
+        "o:title=\"\"/></v:shape><o:OLEObject Type=\"Embed\" ProgID=\"Excel.Sheet.8\" "
+        "ShapeID=\"_x0000_i1025\" DrawAspect=\"Content\" ObjectID=\"_1\" r:id=\"rId5\"/>"
+        "</w:object></w:r></w:p>";
+    const Files files = {
+        {"[Content_Types].xml",
+         contentTypes("application/vnd.openxmlformats-officedocument.wordprocessingml.document."
+                      "main+xml",
+                      "word/document.xml")},
+        {"_rels/.rels", rels({{"rId1", r + "officeDocument", "word/document.xml"}})},
+        {"word/document.xml", wordDoc(body)},
+        {"word/_rels/document.xml.rels",
+         rels({{"rId4", r + "image", "media/image1.png"},
+               {"rId5", r + "oleObject", "embeddings/sheet.xls"}})},
+        {"word/media/image1.png", kPng},
+        {"word/embeddings/sheet.xls", "\xD0\xCF\x11\xE0 xls"},
+    };
+    const PartOutput o = run(makeZip(files), "docx", "memo.docx");
+    REQUIRE_MESSAGE(o.disposition == Disposition::Rebuilt, o.reason);
+    const Files out = readZip(o.bytes);
+    CHECK_FALSE(hasEntryContaining(out, "embeddings"));
+    const std::string* d = entry(out, "word/document.xml");
+    REQUIRE(d != nullptr);
+    CHECK(countElements(*d, "object") == 0);
+    CHECK(countElements(*d, "OLEObject") == 0);
+    CHECK(countElements(*d, "pict") == 1);
+    Xml x(*d);
+    REQUIRE(x.doc != nullptr);
+    std::string embed;
+    bool oleAttr = false, shapeInPict = false;
+    walk(xmlDocGetRootElement(x.doc), [&](xmlNode* n) {
+      const std::string_view name = reinterpret_cast<const char*>(n->name);
+      if (name == "shape") {
+        shapeInPict = n->parent != nullptr &&
+                      std::string_view(reinterpret_cast<const char*>(n->parent->name)) == "pict";
+        for (xmlAttr* a = n->properties; a != nullptr; a = a->next) {
+          if (std::string_view(reinterpret_cast<const char*>(a->name)) == "ole") oleAttr = true;
+        }
+      }
+      if (name == "imagedata") embed = attrOf(n, "id");
+    });
+    CHECK(shapeInPict);
+    CHECK_FALSE(oleAttr);
+    const auto docRels = relsById(out, "word/document.xml");
+    const auto rel = docRels.find(embed);
+    REQUIRE(rel != docRels.end());
+    CHECK(rel->second.first == r + "image");
+    const std::string* img = entry(out, rel->second.second);
+    REQUIRE(img != nullptr);
+    CHECK(*img == kPng);
+    CHECK(hasFinding(o, "ooxml.ole_removed"));
+  }
+
   TEST_CASE("ooxml: a pptx OLE object becomes its preview picture, in both PowerPoint forms") {
     const std::string r = kR;
     const std::string pns =
@@ -1023,6 +1082,86 @@ TEST_SUITE("ooxml") {
       for (const auto& [id, row] : slideRelsOut) CHECK(row.first != r + "oleObject");
       CHECK(hasFinding(o, "ooxml.ole_removed"));
     }
+  }
+
+  TEST_CASE("ooxml: an xlsx OLE preview joins the sheet's existing drawing") {
+    const std::string r = kR;
+    const std::string rns = r.substr(0, r.size() - 1);
+    const std::string xdr = "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing";
+    const std::string a = "http://schemas.openxmlformats.org/drawingml/2006/main";
+    const std::string wb =
+        std::string(kDecl) +
+        "<workbook xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" "
+        "xmlns:r=\"" + rns + "\"><sheets><sheet name=\"S\" sheetId=\"1\" r:id=\"rId1\"/>"
+        "</sheets></workbook>";
+    const std::string sheet =
+        std::string(kDecl) +
+        "<worksheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" "
+        "xmlns:r=\"" + rns + "\" xmlns:xdr=\"" + xdr + "\"><sheetData/><drawing r:id=\"rId1\"/>"
+        "<oleObjects><oleObject progId=\"Package\" shapeId=\"1025\" r:id=\"rId3\">"
+        "<objectPr r:id=\"rId4\"><anchor><from><xdr:col>2</xdr:col><xdr:colOff>0</xdr:colOff>"
+        "<xdr:row>3</xdr:row><xdr:rowOff>0</xdr:rowOff></from><to><xdr:col>5</xdr:col>"
+        "<xdr:colOff>0</xdr:colOff><xdr:row>8</xdr:row><xdr:rowOff>0</xdr:rowOff></to></anchor>"
+        "</objectPr></oleObject></oleObjects></worksheet>";
+    // The existing drawing already holds a picture with shape id 7.
+    const std::string drawing =
+        std::string(kDecl) + "<xdr:wsDr xmlns:xdr=\"" + xdr + "\" xmlns:a=\"" + a +
+        "\" xmlns:r=\"" + rns + "\"><xdr:oneCellAnchor><xdr:from><xdr:col>0</xdr:col>"
+        "<xdr:colOff>0</xdr:colOff><xdr:row>0</xdr:row><xdr:rowOff>0</xdr:rowOff></xdr:from>"
+        "<xdr:ext cx=\"100\" cy=\"100\"/><xdr:pic><xdr:nvPicPr><xdr:cNvPr id=\"7\" "
+        "name=\"Logo\"/><xdr:cNvPicPr/></xdr:nvPicPr><xdr:blipFill><a:blip r:embed=\"rId1\"/>"
+        "</xdr:blipFill><xdr:spPr/></xdr:pic><xdr:clientData/></xdr:oneCellAnchor></xdr:wsDr>";
+    const std::string png2 = kPng + std::string(8, '\0');
+    const Files files = {
+        {"[Content_Types].xml",
+         contentTypes("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+                      "xl/workbook.xml",
+                      "<Override PartName=\"/xl/worksheets/sheet1.xml\" ContentType=\"application/"
+                      "vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml\"/>"
+                      "<Override PartName=\"/xl/drawings/drawing1.xml\" ContentType=\"application/"
+                      "vnd.openxmlformats-officedocument.drawing+xml\"/>")},
+        {"_rels/.rels", rels({{"rId1", r + "officeDocument", "xl/workbook.xml"}})},
+        {"xl/workbook.xml", wb},
+        {"xl/_rels/workbook.xml.rels", rels({{"rId1", r + "worksheet", "worksheets/sheet1.xml"}})},
+        {"xl/worksheets/sheet1.xml", sheet},
+        {"xl/worksheets/_rels/sheet1.xml.rels",
+         rels({{"rId1", r + "drawing", "../drawings/drawing1.xml"},
+               {"rId3", r + "oleObject", "../embeddings/oleObject1.bin"},
+               {"rId4", r + "image", "../media/preview.png"}})},
+        {"xl/drawings/drawing1.xml", drawing},
+        {"xl/drawings/_rels/drawing1.xml.rels", rels({{"rId1", r + "image", "../media/logo.png"}})},
+        {"xl/embeddings/oleObject1.bin", "\xD0\xCF\x11\xE0 one"},
+        {"xl/media/logo.png", kPng},
+        {"xl/media/preview.png", png2},
+    };
+    const PartOutput o = run(makeZip(files), "xlsx", "quote.xlsx");
+    REQUIRE_MESSAGE(o.disposition == Disposition::Rebuilt, o.reason);
+    const Files out = readZip(o.bytes);
+    CHECK_FALSE(hasEntryContaining(out, "embeddings"));
+    CHECK_FALSE(hasEntryContaining(out, "drawing2"));
+    const std::string* s = entry(out, "xl/worksheets/sheet1.xml");
+    REQUIRE(s != nullptr);
+    CHECK(countElements(*s, "drawing") == 1);
+    CHECK(countElements(*s, "oleObjects") == 0);
+    const std::string* d = entry(out, "xl/drawings/drawing1.xml");
+    REQUIRE(d != nullptr);
+    Xml dx(*d);
+    REQUIRE(dx.doc != nullptr);
+    const auto drawingRels = relsById(out, "xl/drawings/drawing1.xml");
+    std::vector<std::string> ids, images;
+    walk(xmlDocGetRootElement(dx.doc), [&](xmlNode* n) {
+      const std::string_view name = reinterpret_cast<const char*>(n->name);
+      if (name == "cNvPr") ids.push_back(attrOf(n, "id"));
+      if (name == "blip") {
+        const auto it = drawingRels.find(attrOf(n, "embed"));
+        REQUIRE(it != drawingRels.end());
+        const std::string* img = entry(out, it->second.second);
+        images.push_back(img == nullptr ? "<missing>" : *img);
+      }
+    });
+    // The logo first, untouched; the preview after it, with a shape id not used before.
+    CHECK(ids == std::vector<std::string>{"7", "8"});
+    CHECK(images == std::vector<std::string>{kPng, png2});
   }
 
   TEST_CASE("ooxml: an xlsx OLE object's preview becomes a picture in the sheet's drawing") {
