@@ -478,6 +478,64 @@ Files hostileDocm() {
   };
 }
 
+constexpr const char* kXdr = "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing";
+
+// A one-sheet workbook around `sheet` (xl/worksheets/sheet1.xml) and its relationships, plus
+// `more` entries; `types` adds content-type overrides.
+Files oneSheetWorkbook(const std::string& sheet,
+                       const std::vector<std::vector<std::string>>& sheetRels, Files more,
+                       const std::string& types = "") {
+  const std::string r = kR;
+  Files files = {
+      {"[Content_Types].xml",
+       contentTypes("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+                    "xl/workbook.xml",
+                    "<Override PartName=\"/xl/worksheets/sheet1.xml\" ContentType=\"application/"
+                    "vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml\"/>" + types)},
+      {"_rels/.rels", rels({{"rId1", r + "officeDocument", "xl/workbook.xml"}})},
+      {"xl/workbook.xml",
+       std::string(kDecl) +
+           "<workbook xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" "
+           "xmlns:r=\"" + r.substr(0, r.size() - 1) + "\"><sheets><sheet name=\"S\" "
+           "sheetId=\"1\" r:id=\"rId1\"/></sheets></workbook>"},
+      {"xl/_rels/workbook.xml.rels", rels({{"rId1", r + "worksheet", "worksheets/sheet1.xml"}})},
+      {"xl/worksheets/sheet1.xml", sheet},
+      {"xl/worksheets/_rels/sheet1.xml.rels", rels(sheetRels)},
+  };
+  for (auto& f : more) files.push_back(std::move(f));
+  return files;
+}
+
+// What a rebuilt sheet drawing shows: shape ids, anchor markers ("col,colOff,row,rowOff,") and
+// the image each picture's blip leads to through the drawing's .rels.
+struct DrawingView {
+  std::vector<std::string> ids, markers, images;
+};
+DrawingView viewDrawing(const Files& out, const std::string& drawingName) {
+  DrawingView v;
+  const std::string* drawing = entry(out, drawingName);
+  REQUIRE(drawing != nullptr);
+  Xml dx(*drawing);
+  REQUIRE(dx.doc != nullptr);
+  const auto drawingRels = relsById(out, drawingName);
+  walk(xmlDocGetRootElement(dx.doc), [&](xmlNode* n) {
+    const std::string_view name = reinterpret_cast<const char*>(n->name);
+    if (name == "cNvPr") {
+      v.ids.push_back(attrOf(n, "id"));
+    } else if (name == "from" || name == "to") {
+      std::string m;
+      walk(n->children, [&](xmlNode* c) { m += content(c) + ","; });
+      v.markers.push_back(m);
+    } else if (name == "blip") {
+      const auto it = drawingRels.find(attrOf(n, "embed"));
+      const bool image = it != drawingRels.end() && it->second.first == std::string(kR) + "image";
+      const std::string* img = image ? entry(out, it->second.second) : nullptr;
+      v.images.push_back(img == nullptr ? "<missing>" : *img);
+    }
+  });
+  return v;
+}
+
 }  // namespace
 
 TEST_SUITE("ooxml") {
@@ -1087,13 +1145,7 @@ TEST_SUITE("ooxml") {
   TEST_CASE("ooxml: an xlsx OLE preview joins the sheet's existing drawing") {
     const std::string r = kR;
     const std::string rns = r.substr(0, r.size() - 1);
-    const std::string xdr = "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing";
-    const std::string a = "http://schemas.openxmlformats.org/drawingml/2006/main";
-    const std::string wb =
-        std::string(kDecl) +
-        "<workbook xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" "
-        "xmlns:r=\"" + rns + "\"><sheets><sheet name=\"S\" sheetId=\"1\" r:id=\"rId1\"/>"
-        "</sheets></workbook>";
+    const std::string xdr = kXdr;
     const std::string sheet =
         std::string(kDecl) +
         "<worksheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" "
@@ -1105,35 +1157,26 @@ TEST_SUITE("ooxml") {
         "</objectPr></oleObject></oleObjects></worksheet>";
     // The existing drawing already holds a picture with shape id 7.
     const std::string drawing =
-        std::string(kDecl) + "<xdr:wsDr xmlns:xdr=\"" + xdr + "\" xmlns:a=\"" + a +
-        "\" xmlns:r=\"" + rns + "\"><xdr:oneCellAnchor><xdr:from><xdr:col>0</xdr:col>"
-        "<xdr:colOff>0</xdr:colOff><xdr:row>0</xdr:row><xdr:rowOff>0</xdr:rowOff></xdr:from>"
-        "<xdr:ext cx=\"100\" cy=\"100\"/><xdr:pic><xdr:nvPicPr><xdr:cNvPr id=\"7\" "
-        "name=\"Logo\"/><xdr:cNvPicPr/></xdr:nvPicPr><xdr:blipFill><a:blip r:embed=\"rId1\"/>"
-        "</xdr:blipFill><xdr:spPr/></xdr:pic><xdr:clientData/></xdr:oneCellAnchor></xdr:wsDr>";
+        std::string(kDecl) + "<xdr:wsDr xmlns:xdr=\"" + xdr +
+        "\" xmlns:a=\"http://schemas.openxmlformats.org/drawingml/2006/main\" xmlns:r=\"" + rns +
+        "\"><xdr:oneCellAnchor><xdr:from><xdr:col>0</xdr:col><xdr:colOff>0</xdr:colOff>"
+        "<xdr:row>0</xdr:row><xdr:rowOff>0</xdr:rowOff></xdr:from><xdr:ext cx=\"100\" "
+        "cy=\"100\"/><xdr:pic><xdr:nvPicPr><xdr:cNvPr id=\"7\" name=\"Logo\"/><xdr:cNvPicPr/>"
+        "</xdr:nvPicPr><xdr:blipFill><a:blip r:embed=\"rId1\"/></xdr:blipFill><xdr:spPr/>"
+        "</xdr:pic><xdr:clientData/></xdr:oneCellAnchor></xdr:wsDr>";
     const std::string png2 = kPng + std::string(8, '\0');
-    const Files files = {
-        {"[Content_Types].xml",
-         contentTypes("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
-                      "xl/workbook.xml",
-                      "<Override PartName=\"/xl/worksheets/sheet1.xml\" ContentType=\"application/"
-                      "vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml\"/>"
-                      "<Override PartName=\"/xl/drawings/drawing1.xml\" ContentType=\"application/"
-                      "vnd.openxmlformats-officedocument.drawing+xml\"/>")},
-        {"_rels/.rels", rels({{"rId1", r + "officeDocument", "xl/workbook.xml"}})},
-        {"xl/workbook.xml", wb},
-        {"xl/_rels/workbook.xml.rels", rels({{"rId1", r + "worksheet", "worksheets/sheet1.xml"}})},
-        {"xl/worksheets/sheet1.xml", sheet},
-        {"xl/worksheets/_rels/sheet1.xml.rels",
-         rels({{"rId1", r + "drawing", "../drawings/drawing1.xml"},
-               {"rId3", r + "oleObject", "../embeddings/oleObject1.bin"},
-               {"rId4", r + "image", "../media/preview.png"}})},
-        {"xl/drawings/drawing1.xml", drawing},
-        {"xl/drawings/_rels/drawing1.xml.rels", rels({{"rId1", r + "image", "../media/logo.png"}})},
-        {"xl/embeddings/oleObject1.bin", "\xD0\xCF\x11\xE0 one"},
-        {"xl/media/logo.png", kPng},
-        {"xl/media/preview.png", png2},
-    };
+    const Files files = oneSheetWorkbook(
+        sheet,
+        {{"rId1", r + "drawing", "../drawings/drawing1.xml"},
+         {"rId3", r + "oleObject", "../embeddings/oleObject1.bin"},
+         {"rId4", r + "image", "../media/preview.png"}},
+        {{"xl/drawings/drawing1.xml", drawing},
+         {"xl/drawings/_rels/drawing1.xml.rels", rels({{"rId1", r + "image", "../media/logo.png"}})},
+         {"xl/embeddings/oleObject1.bin", "\xD0\xCF\x11\xE0 one"},
+         {"xl/media/logo.png", kPng},
+         {"xl/media/preview.png", png2}},
+        "<Override PartName=\"/xl/drawings/drawing1.xml\" ContentType=\"application/"
+        "vnd.openxmlformats-officedocument.drawing+xml\"/>");
     const PartOutput o = run(makeZip(files), "xlsx", "quote.xlsx");
     REQUIRE_MESSAGE(o.disposition == Disposition::Rebuilt, o.reason);
     const Files out = readZip(o.bytes);
@@ -1143,36 +1186,16 @@ TEST_SUITE("ooxml") {
     REQUIRE(s != nullptr);
     CHECK(countElements(*s, "drawing") == 1);
     CHECK(countElements(*s, "oleObjects") == 0);
-    const std::string* d = entry(out, "xl/drawings/drawing1.xml");
-    REQUIRE(d != nullptr);
-    Xml dx(*d);
-    REQUIRE(dx.doc != nullptr);
-    const auto drawingRels = relsById(out, "xl/drawings/drawing1.xml");
-    std::vector<std::string> ids, images;
-    walk(xmlDocGetRootElement(dx.doc), [&](xmlNode* n) {
-      const std::string_view name = reinterpret_cast<const char*>(n->name);
-      if (name == "cNvPr") ids.push_back(attrOf(n, "id"));
-      if (name == "blip") {
-        const auto it = drawingRels.find(attrOf(n, "embed"));
-        REQUIRE(it != drawingRels.end());
-        const std::string* img = entry(out, it->second.second);
-        images.push_back(img == nullptr ? "<missing>" : *img);
-      }
-    });
     // The logo first, untouched; the preview after it, with a shape id not used before.
-    CHECK(ids == std::vector<std::string>{"7", "8"});
-    CHECK(images == std::vector<std::string>{kPng, png2});
+    const DrawingView v = viewDrawing(out, "xl/drawings/drawing1.xml");
+    CHECK(v.ids == std::vector<std::string>{"7", "8"});
+    CHECK(v.images == std::vector<std::string>{kPng, png2});
   }
 
   TEST_CASE("ooxml: an xlsx OLE object's preview becomes a picture in the sheet's drawing") {
     const std::string r = kR;
     const std::string rns = r.substr(0, r.size() - 1);
-    const std::string xdr = "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing";
-    const std::string wb =
-        std::string(kDecl) +
-        "<workbook xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" "
-        "xmlns:r=\"" + rns + "\"><sheets><sheet name=\"S\" sheetId=\"1\" r:id=\"rId1\"/>"
-        "</sheets></workbook>";
+    const std::string xdr = kXdr;
     // Object 1025: Excel 2010+ (objectPr with the preview and its anchor, in AlternateContent).
     // Object 1026: Excel 2007 (the preview and its anchor only in the VML drawing).
     const std::string sheet =
@@ -1202,30 +1225,20 @@ TEST_SUITE("ooxml") {
         "<x:ClientData ObjectType=\"Pict\"><x:Anchor>\n 6, 15, 4, 10, 8, 0, 7, 3</x:Anchor>"
         "<x:CF>Pict</x:CF></x:ClientData></v:shape></xml>";
     const std::string png2 = kPng + std::string(8, '\0');  // distinguishable, still a PNG
-    const Files files = {
-        {"[Content_Types].xml",
-         contentTypes("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
-                      "xl/workbook.xml",
-                      "<Override PartName=\"/xl/worksheets/sheet1.xml\" ContentType=\"application/"
-                      "vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml\"/>")},
-        {"_rels/.rels", rels({{"rId1", r + "officeDocument", "xl/workbook.xml"}})},
-        {"xl/workbook.xml", wb},
-        {"xl/_rels/workbook.xml.rels", rels({{"rId1", r + "worksheet", "worksheets/sheet1.xml"}})},
-        {"xl/worksheets/sheet1.xml", sheet},
-        {"xl/worksheets/_rels/sheet1.xml.rels",
-         rels({{"rId2", r + "vmlDrawing", "../drawings/vmlDrawing1.vml"},
-               {"rId3", r + "oleObject", "../embeddings/oleObject1.bin"},
-               {"rId4", r + "image", "../media/image1.png"},
-               {"rId5", r + "oleObject", "../embeddings/oleObject2.bin"}})},
-        {"xl/drawings/vmlDrawing1.vml", vml},
-        {"xl/drawings/_rels/vmlDrawing1.vml.rels",
-         rels({{"rId1", r + "image", "../media/image1.png"},
-               {"rId2", r + "image", "../media/image2.png"}})},
-        {"xl/embeddings/oleObject1.bin", "\xD0\xCF\x11\xE0 one"},
-        {"xl/embeddings/oleObject2.bin", "\xD0\xCF\x11\xE0 two"},
-        {"xl/media/image1.png", kPng},
-        {"xl/media/image2.png", png2},
-    };
+    const Files files = oneSheetWorkbook(
+        sheet,
+        {{"rId2", r + "vmlDrawing", "../drawings/vmlDrawing1.vml"},
+         {"rId3", r + "oleObject", "../embeddings/oleObject1.bin"},
+         {"rId4", r + "image", "../media/image1.png"},
+         {"rId5", r + "oleObject", "../embeddings/oleObject2.bin"}},
+        {{"xl/drawings/vmlDrawing1.vml", vml},
+         {"xl/drawings/_rels/vmlDrawing1.vml.rels",
+          rels({{"rId1", r + "image", "../media/image1.png"},
+                {"rId2", r + "image", "../media/image2.png"}})},
+         {"xl/embeddings/oleObject1.bin", "\xD0\xCF\x11\xE0 one"},
+         {"xl/embeddings/oleObject2.bin", "\xD0\xCF\x11\xE0 two"},
+         {"xl/media/image1.png", kPng},
+         {"xl/media/image2.png", png2}});
     const PartOutput o = run(makeZip(files), "xlsx", "quote.xlsx");
     REQUIRE_MESSAGE(o.disposition == Disposition::Rebuilt, o.reason);
     const Files out = readZip(o.bytes);
@@ -1266,25 +1279,10 @@ TEST_SUITE("ooxml") {
     xmlNode* wsDr = xmlDocGetRootElement(dx.doc);
     REQUIRE(wsDr->ns != nullptr);
     CHECK(std::string(reinterpret_cast<const char*>(wsDr->ns->href)) == xdr);
-    const auto drawingRels = relsById(out, drawingName);
-    std::vector<std::string> markers, images;
-    walk(wsDr, [&](xmlNode* n) {
-      const std::string_view name = reinterpret_cast<const char*>(n->name);
-      if (name == "from" || name == "to") {
-        std::string m;
-        walk(n->children, [&](xmlNode* v) { m += content(v) + ","; });
-        markers.push_back(m);
-      } else if (name == "blip") {
-        const auto it = drawingRels.find(attrOf(n, "embed"));
-        REQUIRE(it != drawingRels.end());
-        CHECK(it->second.first == r + "image");
-        const std::string* img = entry(out, it->second.second);
-        images.push_back(img == nullptr ? "<missing>" : *img);
-      }
-    });
-    CHECK(markers == std::vector<std::string>{"1,0,2,0,", "4,304800,9,0,",
-                                              "6,142875,4,95250,", "8,0,7,28575,"});
-    CHECK(images == std::vector<std::string>{kPng, png2});
+    const DrawingView v = viewDrawing(out, drawingName);
+    CHECK(v.markers == std::vector<std::string>{"1,0,2,0,", "4,304800,9,0,",
+                                                "6,142875,4,95250,", "8,0,7,28575,"});
+    CHECK(v.images == std::vector<std::string>{kPng, png2});
     CHECK(countElements(*drawing, "clientData") == 2);
     CHECK(hasFinding(o, "ooxml.ole_removed"));
     // Idempotent: a second rebuild keeps the pictures and adds no drawing.
