@@ -314,6 +314,8 @@ Description describe(std::string_view code) {
   return r ? Description{r->ja, r->en} : kUnknown;
 }
 
+bool isKnownCode(std::string_view code) { return find(code) != nullptr; }
+
 bool isNoticeWorthy(std::string_view code) {
   const Row* r = find(code);
   return r == nullptr || r->notice;  // unknown codes are shown: fail towards telling the reader

@@ -42,6 +42,9 @@ struct Description {
 /// sanitizer that forgets to register its wording degrades to something readable, never to "".
 Description describe(std::string_view code);
 
+/// True when `code` has its own wording (describe() would not fall back to the generic text).
+bool isKnownCode(std::string_view code);
+
 /// True when a finding of this kind means a change the recipient must be told about
 /// (it appears in the notice), false for facts that only belong in the report.
 bool isNoticeWorthy(std::string_view code);

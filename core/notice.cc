@@ -48,7 +48,8 @@ Line findingText(const Finding& f) {
   if (const auto sep = f.detail.rfind(": "); f.kind == "zip.member_removed" &&
                                              sep != std::string::npos) {
     const std::string code = f.detail.substr(sep + 2);
-    if (const Description why = describe(code); why.ja != describe("").ja) {
+    if (isKnownCode(code)) {
+      const Description why = describe(code);
       member = f.detail.substr(0, sep);
       whyJa = " (" + std::string(why.ja) + ")";
       whyEn = " (" + std::string(why.en) + ")";

@@ -13,8 +13,9 @@ BUILD_DIR=${BUILD_DIR:-build-fuzz}
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   CC=clang CXX=clang++ cmake -S . -B "$BUILD_DIR" -G Ninja -DMUGAI_FUZZ=ON -DMUGAI_SANITIZE=ON
 fi
-cmake --build "$BUILD_DIR" -j "$(nproc)"
 targets=("$@")
+# Named targets: build just those (the whole tree is much more on a shared machine).
+cmake --build "$BUILD_DIR" -j "$(nproc)" ${targets[@]:+--target "${targets[@]}"}
 if [ ${#targets[@]} -eq 0 ]; then
   mapfile -t targets < <(find "$BUILD_DIR/tests" -maxdepth 1 -name 'fuzz_*' -type f -executable \
                            -printf '%f\n' | sort)

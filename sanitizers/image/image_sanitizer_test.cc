@@ -26,6 +26,7 @@
 #include "core/pipeline.h"
 #include "core/policy.h"
 #include "sanitizers/image/image_rebuild.h"
+#include "unit/test_support.h"
 
 namespace mugai::sanitizers::image {
 namespace {
@@ -456,10 +457,8 @@ bool onlyAllowedStructure(std::string_view s) {
   return false;
 }
 
-std::string readFile(const std::filesystem::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-}
+using mugai::testing::readFile;
+using mugai::testing::thirdPartyRoot;
 
 }  // namespace
 
@@ -1070,11 +1069,9 @@ TEST_SUITE("image") {
 
 TEST_SUITE("image third-party") {
   TEST_CASE("image: third-party photos lose EXIF, XMP and text but keep size and pixels") {
-    const std::filesystem::path root(MUGAI_THIRD_PARTY_DIR);
-    if (!std::filesystem::is_directory(root)) {
-      MESSAGE("third-party corpus absent: skipped");
-      return;
-    }
+    const auto corpus = thirdPartyRoot();
+    if (!corpus) return;
+    const std::filesystem::path& root = *corpus;
     struct Row {
       const char* path;
       const char* type;
@@ -1124,11 +1121,9 @@ TEST_SUITE("image third-party") {
   // Every PNG, JPEG and GIF anywhere in the corpus, found by its signature (not its name).
   TEST_CASE("image: every third-party image is rebuilt clean or removed with a reason") {
     namespace fs = std::filesystem;
-    const fs::path root(MUGAI_THIRD_PARTY_DIR);
-    if (!fs::is_directory(root)) {
-      MESSAGE("third-party corpus absent: skipped");
-      return;
-    }
+    const auto corpus = thirdPartyRoot();
+    if (!corpus) return;
+    const fs::path& root = *corpus;
     std::size_t seen = 0, rebuilt = 0;
     std::error_code ec;
     for (auto it = fs::recursive_directory_iterator(root, ec);

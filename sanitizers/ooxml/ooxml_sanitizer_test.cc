@@ -24,6 +24,7 @@
 #include "core/pipeline.h"
 #include "core/policy.h"
 #include "core/sniff.h"
+#include "unit/test_support.h"
 
 namespace {
 
@@ -33,6 +34,7 @@ using mugai::sanitizers::PartInput;
 using mugai::sanitizers::PartOutput;
 using mugai::sanitizers::ooxml::OoxmlSanitizer;
 using Files = std::vector<std::pair<std::string, std::string>>;
+using mugai::testing::thirdPartyRoot;
 
 const std::string kPng(
     "\x89\x50\x4E\x47\x0D\x0A\x1A\x0A\x00\x00\x00\x0D\x49\x48\x44\x52\x00\x00\x00\x01\x00\x00"
@@ -55,7 +57,10 @@ std::string makeZip(const Files& files) {
   zip_t* za = zip_open_from_source(buf, ZIP_TRUNCATE, &err);
   REQUIRE(za != nullptr);
   zip_source_keep(buf);
-  for (const auto& [name, bytes] : files) {
+  for (const auto& file : files) {
+    // Plain names, not a structured binding: clang before 16 cannot capture one.
+    const std::string& name = file.first;
+    const std::string& bytes = file.second;
     zip_source_t* s = zip_source_buffer(za, bytes.data(), bytes.size(), 0);
     REQUIRE(zip_file_add(za, name.c_str(), s, ZIP_FL_ENC_UTF_8) >= 0);
   }
@@ -183,7 +188,10 @@ struct RelRow {
 };
 std::vector<RelRow> relsOf(const Files& files) {
   std::vector<RelRow> rows;
-  for (const auto& [name, bytes] : files) {
+  for (const auto& file : files) {
+    // Plain names, not a structured binding: clang before 16 cannot capture one.
+    const std::string& name = file.first;
+    const std::string& bytes = file.second;
     if (name.size() < 5 || name.compare(name.size() - 5, 5, ".rels") != 0) continue;
     Xml x(bytes);
     if (x.doc == nullptr) {
@@ -214,6 +222,44 @@ std::string relsPartFor(const std::string& part) {
   const std::size_t slash = part.rfind('/');
   if (slash == std::string::npos) return "_rels/" + part + ".rels";
   return part.substr(0, slash) + "/_rels/" + part.substr(slash + 1) + ".rels";
+}
+
+// A part's relationships by Id: {Type, the entry the Target designates}, resolved the OPC way
+// (relative to the part's folder, or from the package root with a leading '/').
+std::map<std::string, std::pair<std::string, std::string>> relsById(const Files& files,
+                                                                    const std::string& part) {
+  std::map<std::string, std::pair<std::string, std::string>> out;
+  const std::string* rels = entry(files, relsPartFor(part));
+  if (rels == nullptr) return out;
+  Xml x(*rels);
+  if (x.doc == nullptr) return out;
+  walk(xmlDocGetRootElement(x.doc), [&](xmlNode* n) {
+    if (std::string_view(reinterpret_cast<const char*>(n->name)) != "Relationship") return;
+    std::string t = attrOf(n, "Target");
+    std::string path;
+    if (!t.empty() && t[0] == '/') {
+      path = t.substr(1);
+    } else {
+      const std::size_t slash = part.rfind('/');
+      path = (slash == std::string::npos ? std::string{} : part.substr(0, slash + 1)) + t;
+    }
+    std::vector<std::string> segs;
+    std::size_t start = 0;
+    while (start <= path.size()) {
+      const std::size_t end = std::min(path.find('/', start), path.size());
+      const std::string seg = path.substr(start, end - start);
+      if (seg == "..") {
+        if (!segs.empty()) segs.pop_back();
+      } else if (!seg.empty() && seg != ".") {
+        segs.push_back(seg);
+      }
+      start = end + 1;
+    }
+    std::string joined;
+    for (const std::string& seg : segs) joined += (joined.empty() ? "" : "/") + seg;
+    out[attrOf(n, "Id")] = {attrOf(n, "Type"), joined};
+  });
+  return out;
 }
 
 // Everything in a rebuilt package that would still be active content or a remote reference,
@@ -247,7 +293,10 @@ std::vector<std::string> activeContent(const Files& out) {
       if (seg == bad) problems.push_back("relationship " + seg);
     }
   }
-  for (const auto& [name, data] : out) {
+  for (const auto& file : out) {
+    // Plain names, not a structured binding: clang before 16 cannot capture one.
+    const std::string& name = file.first;
+    const std::string& data = file.second;
     if (name.size() < 5 || (name.compare(name.size() - 4, 4, ".xml") != 0 &&
                             name.compare(name.size() - 4, 4, ".vml") != 0)) {
       continue;
@@ -427,6 +476,64 @@ Files hostileDocm() {
       {"word/afchunk.mht", "MIME-Version: 1.0\r\n\r\n<script>alert(1)</script>"},
       {"word/media/image1.png", kPng},
   };
+}
+
+constexpr const char* kXdr = "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing";
+
+// A one-sheet workbook around `sheet` (xl/worksheets/sheet1.xml) and its relationships, plus
+// `more` entries; `types` adds content-type overrides.
+Files oneSheetWorkbook(const std::string& sheet,
+                       const std::vector<std::vector<std::string>>& sheetRels, Files more,
+                       const std::string& types = "") {
+  const std::string r = kR;
+  Files files = {
+      {"[Content_Types].xml",
+       contentTypes("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+                    "xl/workbook.xml",
+                    "<Override PartName=\"/xl/worksheets/sheet1.xml\" ContentType=\"application/"
+                    "vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml\"/>" + types)},
+      {"_rels/.rels", rels({{"rId1", r + "officeDocument", "xl/workbook.xml"}})},
+      {"xl/workbook.xml",
+       std::string(kDecl) +
+           "<workbook xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" "
+           "xmlns:r=\"" + r.substr(0, r.size() - 1) + "\"><sheets><sheet name=\"S\" "
+           "sheetId=\"1\" r:id=\"rId1\"/></sheets></workbook>"},
+      {"xl/_rels/workbook.xml.rels", rels({{"rId1", r + "worksheet", "worksheets/sheet1.xml"}})},
+      {"xl/worksheets/sheet1.xml", sheet},
+      {"xl/worksheets/_rels/sheet1.xml.rels", rels(sheetRels)},
+  };
+  for (auto& f : more) files.push_back(std::move(f));
+  return files;
+}
+
+// What a rebuilt sheet drawing shows: shape ids, anchor markers ("col,colOff,row,rowOff,") and
+// the image each picture's blip leads to through the drawing's .rels.
+struct DrawingView {
+  std::vector<std::string> ids, markers, images;
+};
+DrawingView viewDrawing(const Files& out, const std::string& drawingName) {
+  DrawingView v;
+  const std::string* drawing = entry(out, drawingName);
+  REQUIRE(drawing != nullptr);
+  Xml dx(*drawing);
+  REQUIRE(dx.doc != nullptr);
+  const auto drawingRels = relsById(out, drawingName);
+  walk(xmlDocGetRootElement(dx.doc), [&](xmlNode* n) {
+    const std::string_view name = reinterpret_cast<const char*>(n->name);
+    if (name == "cNvPr") {
+      v.ids.push_back(attrOf(n, "id"));
+    } else if (name == "from" || name == "to") {
+      std::string m;
+      walk(n->children, [&](xmlNode* c) { m += content(c) + ","; });
+      v.markers.push_back(m);
+    } else if (name == "blip") {
+      const auto it = drawingRels.find(attrOf(n, "embed"));
+      const bool image = it != drawingRels.end() && it->second.first == std::string(kR) + "image";
+      const std::string* img = image ? entry(out, it->second.second) : nullptr;
+      v.images.push_back(img == nullptr ? "<missing>" : *img);
+    }
+  });
+  return v;
 }
 
 }  // namespace
@@ -809,6 +916,381 @@ TEST_SUITE("ooxml") {
     }
   }
 
+  TEST_CASE("ooxml: a verified image is copied compressed; a wrong CRC removes the file") {
+    // A PNG that deflates well (trailing zeros are still a PNG to the sniffer and to Office).
+    const std::string png = kPng + std::string(8192, '\0');
+    Files files = hostileDocm();
+    for (auto& [name, bytes] : files) {
+      if (name == "word/media/image1.png") bytes = png;
+    }
+    const std::string input = makeZip(files);
+    auto statOf = [](const std::string& zip, const char* name) {
+      zip_stat_t st;
+      zip_stat_init(&st);
+      zip_error_t err;
+      zip_error_init(&err);
+      zip_source_t* src = zip_source_buffer_create(zip.data(), zip.size(), 0, &err);
+      zip_t* za = zip_open_from_source(src, ZIP_RDONLY, &err);
+      zip_error_fini(&err);
+      REQUIRE(za != nullptr);
+      CHECK(zip_stat(za, name, 0, &st) == 0);
+      zip_discard(za);
+      return st;
+    };
+    const zip_stat_t in = statOf(input, "word/media/image1.png");
+    REQUIRE(in.comp_method == ZIP_CM_DEFLATE);
+    REQUIRE(in.comp_size < 1000);
+    const PartOutput o = run(input, "docm", "report.docm");
+    REQUIRE_MESSAGE(o.disposition == Disposition::Rebuilt, o.reason);
+    const zip_stat_t out = statOf(o.bytes, "word/media/image1.png");
+    CHECK(out.comp_method == in.comp_method);
+    CHECK(out.comp_size == in.comp_size);
+    CHECK(out.crc == in.crc);
+    const Files outFiles = readZip(o.bytes);
+    const std::string* copied = entry(outFiles, "word/media/image1.png");
+    REQUIRE(copied != nullptr);
+    CHECK(*copied == png);
+
+    // The same archive with the image's CRC changed in both headers: the data no longer matches
+    // what the archive claims, so nothing of it is copied and the file is removed.
+    std::string bad = input;
+    std::string crcBytes(4, '\0');
+    for (int i = 0; i < 4; ++i) crcBytes[i] = static_cast<char>((in.crc >> (8 * i)) & 0xFF);
+    std::string flipped = crcBytes;
+    flipped[0] = static_cast<char>(flipped[0] ^ 1);
+    int patched = 0;
+    for (std::size_t at = bad.find(crcBytes); at != std::string::npos;
+         at = bad.find(crcBytes, at + 4)) {
+      bad.replace(at, 4, flipped);
+      ++patched;
+    }
+    REQUIRE(patched == 2);  // local header and central directory
+    const PartOutput refused = run(bad, "docm", "report.docm");
+    CHECK(refused.disposition == Disposition::Removed);
+    CHECK(refused.reason == "ooxml.invalid");
+    CHECK(refused.bytes.empty());
+  }
+
+  TEST_CASE("ooxml: a docx OLE object becomes a VML picture (w:pict) showing its preview") {
+    const std::string r = kR;
+    const std::string body =
+        "<w:p><w:r><w:object w:dxaOrig=\"4150\" w:dyaOrig=\"310\" "
+        "xmlns:v=\"urn:schemas-microsoft-com:vml\" "
+        "xmlns:o=\"urn:schemas-microsoft-com:office:office\"><v:shape id=\"_x0000_i1025\" "
+        "style=\"width:207.75pt;height:15.75pt\" o:ole=\"\"><v:imagedata r:id=\"rId4\" "
+        "o:title=\"\"/></v:shape><o:OLEObject Type=\"Embed\" ProgID=\"Excel.Sheet.8\" "
+        "ShapeID=\"_x0000_i1025\" DrawAspect=\"Content\" ObjectID=\"_1\" r:id=\"rId5\"/>"
+        "</w:object></w:r></w:p>";
+    const Files files = {
+        {"[Content_Types].xml",
+         contentTypes("application/vnd.openxmlformats-officedocument.wordprocessingml.document."
+                      "main+xml",
+                      "word/document.xml")},
+        {"_rels/.rels", rels({{"rId1", r + "officeDocument", "word/document.xml"}})},
+        {"word/document.xml", wordDoc(body)},
+        {"word/_rels/document.xml.rels",
+         rels({{"rId4", r + "image", "media/image1.png"},
+               {"rId5", r + "oleObject", "embeddings/sheet.xls"}})},
+        {"word/media/image1.png", kPng},
+        {"word/embeddings/sheet.xls", "\xD0\xCF\x11\xE0 xls"},
+    };
+    const PartOutput o = run(makeZip(files), "docx", "memo.docx");
+    REQUIRE_MESSAGE(o.disposition == Disposition::Rebuilt, o.reason);
+    const Files out = readZip(o.bytes);
+    CHECK_FALSE(hasEntryContaining(out, "embeddings"));
+    const std::string* d = entry(out, "word/document.xml");
+    REQUIRE(d != nullptr);
+    CHECK(countElements(*d, "object") == 0);
+    CHECK(countElements(*d, "OLEObject") == 0);
+    CHECK(countElements(*d, "pict") == 1);
+    Xml x(*d);
+    REQUIRE(x.doc != nullptr);
+    std::string embed;
+    bool oleAttr = false, shapeInPict = false;
+    walk(xmlDocGetRootElement(x.doc), [&](xmlNode* n) {
+      const std::string_view name = reinterpret_cast<const char*>(n->name);
+      if (name == "shape") {
+        shapeInPict = n->parent != nullptr &&
+                      std::string_view(reinterpret_cast<const char*>(n->parent->name)) == "pict";
+        for (xmlAttr* a = n->properties; a != nullptr; a = a->next) {
+          if (std::string_view(reinterpret_cast<const char*>(a->name)) == "ole") oleAttr = true;
+        }
+      }
+      if (name == "imagedata") embed = attrOf(n, "id");
+    });
+    CHECK(shapeInPict);
+    CHECK_FALSE(oleAttr);
+    const auto docRels = relsById(out, "word/document.xml");
+    const auto rel = docRels.find(embed);
+    REQUIRE(rel != docRels.end());
+    CHECK(rel->second.first == r + "image");
+    const std::string* img = entry(out, rel->second.second);
+    REQUIRE(img != nullptr);
+    CHECK(*img == kPng);
+    CHECK(hasFinding(o, "ooxml.ole_removed"));
+  }
+
+  TEST_CASE("ooxml: a pptx OLE object becomes its preview picture, in both PowerPoint forms") {
+    const std::string r = kR;
+    const std::string pns =
+        "xmlns:p=\"http://schemas.openxmlformats.org/presentationml/2006/main\" "
+        "xmlns:a=\"http://schemas.openxmlformats.org/drawingml/2006/main\" xmlns:r=\"" +
+        r.substr(0, r.size() - 1) + "\"";
+    const std::string frameHead =
+        "<p:graphicFrame><p:nvGraphicFramePr><p:cNvPr id=\"4\" name=\"Object 3\"/>"
+        "<p:cNvGraphicFramePr><a:graphicFrameLocks noChangeAspect=\"1\"/></p:cNvGraphicFramePr>"
+        "<p:nvPr/></p:nvGraphicFramePr><p:xfrm><a:off x=\"3131840\" y=\"3861048\"/>"
+        "<a:ext cx=\"2956040\" cy=\"1236712\"/></p:xfrm><a:graphic><a:graphicData "
+        "uri=\"http://schemas.openxmlformats.org/presentationml/2006/ole\">";
+    const std::string frameTail = "</a:graphicData></a:graphic></p:graphicFrame>";
+    const std::string ole =
+        "<p:oleObj spid=\"_x0000_s1026\" name=\"Worksheet\" r:id=\"rId3\" imgW=\"1089000\" "
+        "imgH=\"455760\" progId=\"Excel.Sheet.12\"><p:embed/>";
+    // PowerPoint 2007: the preview lives only in the slide's VML drawing, found through spid.
+    const std::string legacy = frameHead + ole + "</p:oleObj>" + frameTail;
+    // PowerPoint 2010+: mc:AlternateContent, the Fallback's p:oleObj carries a p:pic.
+    const std::string modern =
+        "<mc:AlternateContent xmlns:mc=\"http://schemas.openxmlformats.org/markup-compatibility/"
+        "2006\"><mc:Choice xmlns:v=\"urn:schemas-microsoft-com:vml\" Requires=\"v\">" + legacy +
+        "</mc:Choice><mc:Fallback>" + frameHead + ole +
+        "<p:pic><p:nvPicPr><p:cNvPr id=\"0\" name=\"\"/><p:cNvPicPr/><p:nvPr/></p:nvPicPr>"
+        "<p:blipFill><a:blip r:embed=\"rId4\"/><a:stretch><a:fillRect/></a:stretch></p:blipFill>"
+        "<p:spPr><a:xfrm><a:off x=\"3131840\" y=\"3861048\"/><a:ext cx=\"2956040\" "
+        "cy=\"1236712\"/></a:xfrm><a:prstGeom prst=\"rect\"><a:avLst/></a:prstGeom></p:spPr>"
+        "</p:pic></p:oleObj>" + frameTail + "</mc:Fallback></mc:AlternateContent>";
+    const std::string vml =
+        "<xml xmlns:v=\"urn:schemas-microsoft-com:vml\" "
+        "xmlns:o=\"urn:schemas-microsoft-com:office:office\"><v:shape id=\"_x0000_s1026\" "
+        "type=\"#_x0000_t75\" style=\"position:absolute\"><v:imagedata o:relid=\"rId1\" "
+        "o:title=\"\"/></v:shape></xml>";
+    for (const bool withVml : {true, false}) {
+      CAPTURE(withVml);
+      const std::string slide = std::string(kDecl) + "<p:sld " + pns +
+                                "><p:cSld><p:spTree><p:sp><p:txBody><a:p><a:r><a:t>Budget</a:t>"
+                                "</a:r></a:p></p:txBody></p:sp>" + (withVml ? legacy : modern) +
+                                "</p:spTree></p:cSld></p:sld>";
+      std::vector<std::vector<std::string>> slideRels = {
+          {"rId3", r + "oleObject", "../embeddings/oleObject1.bin"}};
+      if (withVml) {
+        slideRels.push_back({"rId1", r + "vmlDrawing", "../drawings/vmlDrawing1.vml"});
+      } else {
+        slideRels.push_back({"rId4", r + "image", "../media/image1.png"});
+      }
+      const Files files = {
+          {"[Content_Types].xml",
+           contentTypes("application/vnd.openxmlformats-officedocument.presentationml."
+                        "presentation.main+xml",
+                        "ppt/presentation.xml",
+                        "<Override PartName=\"/ppt/slides/slide1.xml\" ContentType=\"application/"
+                        "vnd.openxmlformats-officedocument.presentationml.slide+xml\"/>")},
+          {"_rels/.rels", rels({{"rId1", r + "officeDocument", "ppt/presentation.xml"}})},
+          {"ppt/presentation.xml", std::string(kDecl) + "<p:presentation " + pns +
+                                       "><p:sldIdLst><p:sldId id=\"256\" r:id=\"rId1\"/>"
+                                       "</p:sldIdLst></p:presentation>"},
+          {"ppt/_rels/presentation.xml.rels", rels({{"rId1", r + "slide", "slides/slide1.xml"}})},
+          {"ppt/slides/slide1.xml", slide},
+          {"ppt/slides/_rels/slide1.xml.rels", rels(slideRels)},
+          {"ppt/drawings/vmlDrawing1.vml", vml},
+          {"ppt/drawings/_rels/vmlDrawing1.vml.rels",
+           rels({{"rId1", r + "image", "../media/image1.png"}})},
+          {"ppt/embeddings/oleObject1.bin", "\xD0\xCF\x11\xE0 an OLE compound file"},
+          {"ppt/media/image1.png", kPng},
+      };
+      const PartOutput o = run(makeZip(files), "pptx", "deck.pptx");
+      REQUIRE_MESSAGE(o.disposition == Disposition::Rebuilt, o.reason);
+      const Files out = readZip(o.bytes);
+      CHECK_FALSE(hasEntryContaining(out, "embeddings"));
+      CHECK_FALSE(hasEntryContaining(out, ".vml"));
+      const std::string* s = entry(out, "ppt/slides/slide1.xml");
+      REQUIRE(s != nullptr);
+      for (const char* gone : {"oleObj", "graphicFrame", "AlternateContent", "embed"}) {
+        CHECK_MESSAGE(countElements(*s, gone) == 0, gone);
+      }
+      CHECK(textOf(*s, "t") == "Budget");
+      Xml x(*s);
+      REQUIRE(x.doc != nullptr);
+      std::vector<xmlNode*> pics;
+      walk(xmlDocGetRootElement(x.doc), [&](xmlNode* n) {
+        if (std::string_view(reinterpret_cast<const char*>(n->name)) == "pic") pics.push_back(n);
+      });
+      REQUIRE(pics.size() == 1);
+      REQUIRE(pics[0]->parent != nullptr);
+      CHECK(std::string_view(reinterpret_cast<const char*>(pics[0]->parent->name)) == "spTree");
+      std::map<std::string, std::string> got;  // element/attribute → value, inside the picture
+      walk(pics[0]->children, [&](xmlNode* n) {
+        const std::string name = reinterpret_cast<const char*>(n->name);
+        for (const char* a : {"id", "name", "embed", "x", "y", "cx", "cy"}) {
+          if (!attrOf(n, a).empty()) got[name + "@" + a] = attrOf(n, a);
+        }
+      });
+      CHECK(got["cNvPr@id"] == "4");
+      CHECK(got["cNvPr@name"] == "Object 3");
+      CHECK(got["off@x"] == "3131840");
+      CHECK(got["off@y"] == "3861048");
+      CHECK(got["ext@cx"] == "2956040");
+      CHECK(got["ext@cy"] == "1236712");
+      // The blip names a relationship of the slide that leads to the PNG, present in the zip.
+      const auto slideRelsOut = relsById(out, "ppt/slides/slide1.xml");
+      const auto rel = slideRelsOut.find(got["blip@embed"]);
+      REQUIRE(rel != slideRelsOut.end());
+      CHECK(rel->second.first == r + "image");
+      const std::string* img = entry(out, rel->second.second);
+      REQUIRE(img != nullptr);
+      CHECK(*img == kPng);
+      for (const auto& [id, row] : slideRelsOut) CHECK(row.first != r + "oleObject");
+      CHECK(hasFinding(o, "ooxml.ole_removed"));
+    }
+  }
+
+  TEST_CASE("ooxml: an xlsx OLE preview joins the sheet's existing drawing") {
+    const std::string r = kR;
+    const std::string rns = r.substr(0, r.size() - 1);
+    const std::string xdr = kXdr;
+    const std::string sheet =
+        std::string(kDecl) +
+        "<worksheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" "
+        "xmlns:r=\"" + rns + "\" xmlns:xdr=\"" + xdr + "\"><sheetData/><drawing r:id=\"rId1\"/>"
+        "<oleObjects><oleObject progId=\"Package\" shapeId=\"1025\" r:id=\"rId3\">"
+        "<objectPr r:id=\"rId4\"><anchor><from><xdr:col>2</xdr:col><xdr:colOff>0</xdr:colOff>"
+        "<xdr:row>3</xdr:row><xdr:rowOff>0</xdr:rowOff></from><to><xdr:col>5</xdr:col>"
+        "<xdr:colOff>0</xdr:colOff><xdr:row>8</xdr:row><xdr:rowOff>0</xdr:rowOff></to></anchor>"
+        "</objectPr></oleObject></oleObjects></worksheet>";
+    // The existing drawing already holds a picture with shape id 7.
+    const std::string drawing =
+        std::string(kDecl) + "<xdr:wsDr xmlns:xdr=\"" + xdr +
+        "\" xmlns:a=\"http://schemas.openxmlformats.org/drawingml/2006/main\" xmlns:r=\"" + rns +
+        "\"><xdr:oneCellAnchor><xdr:from><xdr:col>0</xdr:col><xdr:colOff>0</xdr:colOff>"
+        "<xdr:row>0</xdr:row><xdr:rowOff>0</xdr:rowOff></xdr:from><xdr:ext cx=\"100\" "
+        "cy=\"100\"/><xdr:pic><xdr:nvPicPr><xdr:cNvPr id=\"7\" name=\"Logo\"/><xdr:cNvPicPr/>"
+        "</xdr:nvPicPr><xdr:blipFill><a:blip r:embed=\"rId1\"/></xdr:blipFill><xdr:spPr/>"
+        "</xdr:pic><xdr:clientData/></xdr:oneCellAnchor></xdr:wsDr>";
+    const std::string png2 = kPng + std::string(8, '\0');
+    const Files files = oneSheetWorkbook(
+        sheet,
+        {{"rId1", r + "drawing", "../drawings/drawing1.xml"},
+         {"rId3", r + "oleObject", "../embeddings/oleObject1.bin"},
+         {"rId4", r + "image", "../media/preview.png"}},
+        {{"xl/drawings/drawing1.xml", drawing},
+         {"xl/drawings/_rels/drawing1.xml.rels", rels({{"rId1", r + "image", "../media/logo.png"}})},
+         {"xl/embeddings/oleObject1.bin", "\xD0\xCF\x11\xE0 one"},
+         {"xl/media/logo.png", kPng},
+         {"xl/media/preview.png", png2}},
+        "<Override PartName=\"/xl/drawings/drawing1.xml\" ContentType=\"application/"
+        "vnd.openxmlformats-officedocument.drawing+xml\"/>");
+    const PartOutput o = run(makeZip(files), "xlsx", "quote.xlsx");
+    REQUIRE_MESSAGE(o.disposition == Disposition::Rebuilt, o.reason);
+    const Files out = readZip(o.bytes);
+    CHECK_FALSE(hasEntryContaining(out, "embeddings"));
+    CHECK_FALSE(hasEntryContaining(out, "drawing2"));
+    const std::string* s = entry(out, "xl/worksheets/sheet1.xml");
+    REQUIRE(s != nullptr);
+    CHECK(countElements(*s, "drawing") == 1);
+    CHECK(countElements(*s, "oleObjects") == 0);
+    // The logo first, untouched; the preview after it, with a shape id not used before.
+    const DrawingView v = viewDrawing(out, "xl/drawings/drawing1.xml");
+    CHECK(v.ids == std::vector<std::string>{"7", "8"});
+    CHECK(v.images == std::vector<std::string>{kPng, png2});
+  }
+
+  TEST_CASE("ooxml: an xlsx OLE object's preview becomes a picture in the sheet's drawing") {
+    const std::string r = kR;
+    const std::string rns = r.substr(0, r.size() - 1);
+    const std::string xdr = kXdr;
+    // Object 1025: Excel 2010+ (objectPr with the preview and its anchor, in AlternateContent).
+    // Object 1026: Excel 2007 (the preview and its anchor only in the VML drawing).
+    const std::string sheet =
+        std::string(kDecl) +
+        "<worksheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" "
+        "xmlns:r=\"" + rns + "\" xmlns:mc=\"http://schemas.openxmlformats.org/markup-"
+        "compatibility/2006\" xmlns:xdr=\"" + xdr + "\"><sheetData><row r=\"1\"><c r=\"A1\" "
+        "t=\"inlineStr\"><is><t>Quote</t></is></c></row></sheetData>"
+        "<pageMargins left=\"0.7\" right=\"0.7\" top=\"0.75\" bottom=\"0.75\" header=\"0.3\" "
+        "footer=\"0.3\"/><legacyDrawing r:id=\"rId2\"/><oleObjects><mc:AlternateContent>"
+        "<mc:Choice Requires=\"x14\"><oleObject progId=\"Word.Document.12\" shapeId=\"1025\" "
+        "r:id=\"rId3\"><objectPr defaultSize=\"0\" r:id=\"rId4\"><anchor moveWithCells=\"1\">"
+        "<from><xdr:col>1</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>2</xdr:row>"
+        "<xdr:rowOff>0</xdr:rowOff></from><to><xdr:col>4</xdr:col><xdr:colOff>304800"
+        "</xdr:colOff><xdr:row>9</xdr:row><xdr:rowOff>0</xdr:rowOff></to></anchor></objectPr>"
+        "</oleObject></mc:Choice><mc:Fallback><oleObject progId=\"Word.Document.12\" "
+        "shapeId=\"1025\" r:id=\"rId3\"/></mc:Fallback></mc:AlternateContent>"
+        "<oleObject progId=\"Package\" shapeId=\"1026\" r:id=\"rId5\"/></oleObjects></worksheet>";
+    const std::string vml =
+        "<xml xmlns:v=\"urn:schemas-microsoft-com:vml\" "
+        "xmlns:o=\"urn:schemas-microsoft-com:office:office\" "
+        "xmlns:x=\"urn:schemas-microsoft-com:office:excel\">"
+        "<v:shape id=\"_x0000_s1025\" type=\"#_x0000_t75\"><v:imagedata o:relid=\"rId1\"/>"
+        "<x:ClientData ObjectType=\"Pict\"><x:Anchor>1, 0, 2, 0, 4, 32, 9, 0</x:Anchor>"
+        "</x:ClientData></v:shape>"
+        "<v:shape id=\"_x0000_s1026\" type=\"#_x0000_t75\"><v:imagedata o:relid=\"rId2\"/>"
+        "<x:ClientData ObjectType=\"Pict\"><x:Anchor>\n 6, 15, 4, 10, 8, 0, 7, 3</x:Anchor>"
+        "<x:CF>Pict</x:CF></x:ClientData></v:shape></xml>";
+    const std::string png2 = kPng + std::string(8, '\0');  // distinguishable, still a PNG
+    const Files files = oneSheetWorkbook(
+        sheet,
+        {{"rId2", r + "vmlDrawing", "../drawings/vmlDrawing1.vml"},
+         {"rId3", r + "oleObject", "../embeddings/oleObject1.bin"},
+         {"rId4", r + "image", "../media/image1.png"},
+         {"rId5", r + "oleObject", "../embeddings/oleObject2.bin"}},
+        {{"xl/drawings/vmlDrawing1.vml", vml},
+         {"xl/drawings/_rels/vmlDrawing1.vml.rels",
+          rels({{"rId1", r + "image", "../media/image1.png"},
+                {"rId2", r + "image", "../media/image2.png"}})},
+         {"xl/embeddings/oleObject1.bin", "\xD0\xCF\x11\xE0 one"},
+         {"xl/embeddings/oleObject2.bin", "\xD0\xCF\x11\xE0 two"},
+         {"xl/media/image1.png", kPng},
+         {"xl/media/image2.png", png2}});
+    const PartOutput o = run(makeZip(files), "xlsx", "quote.xlsx");
+    REQUIRE_MESSAGE(o.disposition == Disposition::Rebuilt, o.reason);
+    const Files out = readZip(o.bytes);
+    CHECK_FALSE(hasEntryContaining(out, "embeddings"));
+    CHECK_FALSE(hasEntryContaining(out, ".vml"));
+    const std::string* s = entry(out, "xl/worksheets/sheet1.xml");
+    REQUIRE(s != nullptr);
+    for (const char* gone : {"oleObjects", "oleObject", "legacyDrawing", "AlternateContent"}) {
+      CHECK_MESSAGE(countElements(*s, gone) == 0, gone);
+    }
+    CHECK(textOf(*s, "t") == "Quote");
+    // <drawing r:id> right after pageMargins (CT_Worksheet order), naming a drawing part.
+    Xml x(*s);
+    REQUIRE(x.doc != nullptr);
+    std::vector<std::string> order;
+    std::string drawingId;
+    for (xmlNode* c = xmlDocGetRootElement(x.doc)->children; c != nullptr; c = c->next) {
+      if (c->type != XML_ELEMENT_NODE) continue;
+      order.emplace_back(reinterpret_cast<const char*>(c->name));
+      if (order.back() == "drawing") drawingId = attrOf(c, "id");
+    }
+    CHECK(order == std::vector<std::string>{"sheetData", "pageMargins", "drawing"});
+    const auto sheetRels = relsById(out, "xl/worksheets/sheet1.xml");
+    const auto d = sheetRels.find(drawingId);
+    REQUIRE(d != sheetRels.end());
+    CHECK(d->second.first == r + "drawing");
+    const std::string drawingName = d->second.second;
+    const std::string* drawing = entry(out, drawingName);
+    REQUIRE(drawing != nullptr);
+    const std::string* ct = entry(out, "[Content_Types].xml");
+    REQUIRE(ct != nullptr);
+    CHECK(ct->find("PartName=\"/" + drawingName +
+                   "\" ContentType=\"application/vnd.openxmlformats-officedocument.drawing+xml\"") !=
+          std::string::npos);
+    // Two anchored pictures, in object order, each showing its own preview image.
+    Xml dx(*drawing);
+    REQUIRE(dx.doc != nullptr);
+    xmlNode* wsDr = xmlDocGetRootElement(dx.doc);
+    REQUIRE(wsDr->ns != nullptr);
+    CHECK(std::string(reinterpret_cast<const char*>(wsDr->ns->href)) == xdr);
+    const DrawingView v = viewDrawing(out, drawingName);
+    CHECK(v.markers == std::vector<std::string>{"1,0,2,0,", "4,304800,9,0,",
+                                                "6,142875,4,95250,", "8,0,7,28575,"});
+    CHECK(v.images == std::vector<std::string>{kPng, png2});
+    CHECK(countElements(*drawing, "clientData") == 2);
+    CHECK(hasFinding(o, "ooxml.ole_removed"));
+    // Idempotent: a second rebuild keeps the pictures and adds no drawing.
+    const PartOutput again = run(o.bytes, "xlsx", "quote.xlsx");
+    REQUIRE(again.disposition == Disposition::Rebuilt);
+    CHECK(again.bytes == o.bytes);
+  }
+
   TEST_CASE("ooxml: every macro, template and slideshow variant comes out as the plain type") {
     struct Row {
       const char* token;
@@ -1111,7 +1593,10 @@ TEST_SUITE("ooxml") {
       REQUIRE_MESSAGE(o.disposition == Disposition::Rebuilt, o.reason);
       const Files out = readZip(o.bytes);
       CHECK_FALSE(hasEntryContaining(out, "hostile"));
-      for (const auto& [name, data] : out) {
+      for (const auto& file : out) {
+        // Plain names, not a structured binding: clang before 16 cannot capture one.
+        const std::string& name = file.first;
+        const std::string& data = file.second;
         CHECK_MESSAGE(data.find("EXEC(") == std::string::npos, name);
       }
       const std::string* wb = entry(out, "xl/workbook.xml");
@@ -1297,11 +1782,9 @@ TEST_SUITE("ooxml-fidelity") {
 // the whole suite name, and ctest runs "unit" with -tse=third-party, "corpus" with -ts=third-party.
 TEST_SUITE("third-party") {
   TEST_CASE("ooxml: every third-party Office file comes out without active content") {
-    const std::filesystem::path root(MUGAI_THIRD_PARTY_DIR);
-    if (!std::filesystem::is_directory(root)) {
-      MESSAGE("third-party corpus absent: " << root.string());
-      return;
-    }
+    const auto corpus = thirdPartyRoot();
+    if (!corpus) return;
+    const std::filesystem::path& root = *corpus;
     int rebuilt = 0;
     int benignChecked = 0;
     for (const char* sub : {"poi", "oletools", "tika", "calamine", "mammoth", "python-docx"}) {
@@ -1315,8 +1798,7 @@ TEST_SUITE("third-party") {
             ext != ".pptx" && ext != ".pptm") {
           continue;
         }
-        std::ifstream f(de.path(), std::ios::binary);
-        const std::string bytes((std::istreambuf_iterator<char>(f)), {});
+        const std::string bytes = mugai::testing::readFile(de.path());
         const std::string token = mugai::core::sniff(bytes, Limits{});
         CAPTURE(de.path().string());
         CAPTURE(token);
@@ -1348,7 +1830,10 @@ TEST_SUITE("third-party") {
           CHECK(o.filename.size() > 5);
           CHECK(o.filename.substr(o.filename.size() - 5) == plain);
         }
-        for (const auto& [name, data] : out) {
+        for (const auto& file : out) {
+          // Plain names, not a structured binding: clang before 16 cannot capture one.
+          const std::string& name = file.first;
+          const std::string& data = file.second;
           if (name.size() > 4 && name.compare(name.size() - 4, 4, ".xml") == 0) {
             std::string instrs = textOf(data, "instrText");
             std::transform(instrs.begin(), instrs.end(), instrs.begin(),
@@ -1367,7 +1852,10 @@ TEST_SUITE("third-party") {
             CHECK(textOf(*before, "t") == textOf(*after, "t"));
             ++benignChecked;
           }
-          for (const auto& [name, data] : in) {
+          for (const auto& file : in) {
+            // Plain names, not a structured binding: clang before 16 cannot capture one.
+            const std::string& name = file.first;
+            const std::string& data = file.second;
             if (name.rfind("word/media/", 0) != 0) continue;
             const std::string t = mugai::core::sniff(data, Limits{});
             if (t == "png" || t == "jpeg" || t == "gif") {
@@ -1382,12 +1870,48 @@ TEST_SUITE("third-party") {
     CHECK(benignChecked > 3);
   }
 
-  TEST_CASE("ooxml: known hostile third-party files lose exactly what they carry") {
-    const std::filesystem::path root(MUGAI_THIRD_PARTY_DIR);
-    if (!std::filesystem::is_directory(root / "oletools")) {
-      MESSAGE("third-party corpus absent: " << root.string());
-      return;
+  TEST_CASE("ooxml: Office 2007 OLE objects (oletools) keep their preview as a picture") {
+    const auto corpus = thirdPartyRoot("oletools");
+    if (!corpus) return;
+    struct Row {
+      const char* file;
+      const char* token;
+      const char* part;  // the part that shows the picture
+    };
+    for (const Row& row : {Row{"embedded-simple-2007.pptx", "pptx", "ppt/slides/slide1.xml"},
+                           Row{"embedded-simple-2007.xlsx", "xlsx", "xl/drawings/drawing1.xml"}}) {
+      CAPTURE(row.file);
+      const PartOutput o =
+          run(mugai::testing::readFile(*corpus / "oletools" / row.file), row.token, row.file);
+      REQUIRE_MESSAGE(o.disposition == Disposition::Rebuilt, o.reason);
+      const Files out = readZip(o.bytes);
+      CHECK_FALSE(hasEntryContaining(out, "embeddings"));
+      CHECK_FALSE(hasEntryContaining(out, "oleobject"));
+      const std::string* shown = entry(out, row.part);
+      REQUIRE(shown != nullptr);
+      CHECK(countElements(*shown, "pic") == 1);
+      CHECK(countElements(*shown, "oleObj") == 0);
+      const auto partRels = relsById(out, row.part);
+      Xml x(*shown);
+      REQUIRE(x.doc != nullptr);
+      int images = 0;
+      walk(xmlDocGetRootElement(x.doc), [&](xmlNode* n) {
+        if (std::string_view(reinterpret_cast<const char*>(n->name)) != "blip") return;
+        const auto rel = partRels.find(attrOf(n, "embed"));
+        REQUIRE(rel != partRels.end());
+        const std::string* img = entry(out, rel->second.second);
+        REQUIRE(img != nullptr);
+        CHECK(img->size() > 100);
+        ++images;
+      });
+      CHECK(images == 1);
     }
+  }
+
+  TEST_CASE("ooxml: known hostile third-party files lose exactly what they carry") {
+    const auto corpus = thirdPartyRoot("oletools");
+    if (!corpus) return;
+    const std::filesystem::path& root = *corpus;
     struct Row {
       const char* file;
       const char* outName;

@@ -203,15 +203,12 @@ std::string_view dangerousAnnotKind(Handle d) {
   return {};
 }
 
-// Whether http(s)/mailto links are kept (policy `web_links`) for the rebuild running on this
-// thread; set by rebuild() for its duration, read by the action judges below.
-thread_local bool tKeepWebLinks = true;
-
 // Only web and mail links survive: they are what a reader expects a link to do, and the mail
 // client or browser that opens them applies its own protection. file:, javascript:, smb:, custom
-// schemes and relative references are removed; with `web_links = remove`, web links too.
-bool uriAllowed(Handle uri) {
-  if (!tKeepWebLinks || !uri.isString()) return false;
+// schemes and relative references are removed; with `web_links = remove` (keepWebLinks false),
+// web links too.
+bool uriAllowed(Handle uri, bool keepWebLinks) {
+  if (!keepWebLinks || !uri.isString()) return false;
   const std::string s = uri.getStringValue();
   for (const char c : s) {
     const auto u = static_cast<unsigned char>(c);
@@ -237,7 +234,7 @@ std::string uriScheme(Handle uri) {
   return "relative";
 }
 
-Verdict judge(Handle action) {
+Verdict judge(Handle action, bool keepWebLinks) {
   if (!action.isDictionary()) return {"pdf.action_removed", "malformed"};
   Handle s = action.getKey("/S");
   if (!s.isName()) return {"pdf.action_removed", "untyped"};
@@ -245,7 +242,7 @@ Verdict judge(Handle action) {
   if (const auto kind = dangerousActionKind(type); !kind.empty()) return {std::string(kind), {}};
   if (type == "/URI") {
     Handle uri = action.getKey("/URI");
-    if (uriAllowed(uri)) return {};
+    if (uriAllowed(uri, keepWebLinks)) return {};
     return {"pdf.uri_removed", uriScheme(uri)};
   }
   // A thread action with /F opens an article thread in another file.
@@ -261,12 +258,12 @@ Verdict judge(Handle action) {
 // True for a dictionary that is itself an action the self-check must never find in an output.
 // Unknown /S types are not included: /S names structure-element roles, transitions, soft masks
 // and more, so only the known dangerous action types (and bad URIs) are recognised anywhere.
-bool isDangerousActionDict(Handle d) {
+bool isDangerousActionDict(Handle d, bool keepWebLinks) {
   if (!d.isDictionary()) return false;
   const std::string type = nameOf(d.getKey("/S"));
   if (type.empty()) return false;
   if (!dangerousActionKind(type).empty()) return true;
-  if (type == "/URI") return !uriAllowed(d.getKey("/URI"));
+  if (type == "/URI") return !uriAllowed(d.getKey("/URI"), keepWebLinks);
   if (type == "/Thread") return d.hasKey("/F");
   return false;
 }
@@ -353,7 +350,9 @@ void forEachDictionary(const std::vector<Handle>& roots, Deadline& deadline, Vis
     if (!top.isDictionary() && !top.isArray()) continue;
     stack.emplace_back(top, 0);
     while (!stack.empty()) {
-      auto [h, depth] = stack.back();
+      // Not a structured binding: clang before 16 cannot capture one in the lambda below.
+      Handle h = stack.back().first;
+      const std::size_t depth = stack.back().second;
       stack.pop_back();
       deadline.tick();
       if (depth > kMaxNesting) throw Stop{"pdf.invalid"};
@@ -391,7 +390,8 @@ std::string roleOf(Handle d, QPDFObjGen root) {
 
 class Cleaner {
  public:
-  Cleaner(QPDFObjGen root, Deadline& deadline) : root_(root), deadline_(deadline) {}
+  Cleaner(QPDFObjGen root, Deadline& deadline, bool keepWebLinks)
+      : root_(root), deadline_(deadline), keepWebLinks_(keepWebLinks) {}
 
   // Pass 1: every key that refers to active content is judged where it is referenced and removed
   // from the referring dictionary, so the finding says where the content was attached.
@@ -443,7 +443,7 @@ class Cleaner {
     for (std::size_t i = 0; i < queue.size() && i < kMaxChain; ++i) {
       Handle a = queue[i];
       if (a.isIndirect() && !seen.insert(a.getObjGen()).second) continue;
-      Verdict v = judge(a);
+      Verdict v = judge(a, keepWebLinks_);
       if (!v.kind.empty()) {
         ++dangerous;
         if (where == "OpenAction" && v.kind == "pdf.action_removed") {
@@ -471,7 +471,7 @@ class Cleaner {
   // Judges the action under `key` of `d`; removes the key when the action is not harmless.
   void judgeActionKey(Handle d, const char* key, const std::string& where) {
     Handle a = d.getKey(key);
-    if (judge(a).kind.empty()) return;
+    if (judge(a, keepWebLinks_).kind.empty()) return;
     reportChain(a, where);
     d.removeKey(key);
   }
@@ -524,7 +524,7 @@ class Cleaner {
       } else if (next.isArray()) {
         for (int i = next.getArrayNItems() - 1; i >= 0; --i) {
           Handle item = next.getArrayItem(i);
-          if (judge(item).kind.empty()) continue;
+          if (judge(item, keepWebLinks_).kind.empty()) continue;
           reportChain(item, "Next");
           next.eraseItem(i);
         }
@@ -586,9 +586,9 @@ class Cleaner {
   }
 
   void selfIn(Handle d) {
-    if (isDangerousActionDict(d)) {
+    if (isDangerousActionDict(d, keepWebLinks_)) {
       if (!reported(d)) {
-        const Verdict v = judge(d);
+        const Verdict v = judge(d, keepWebLinks_);
         std::string detail = "other";
         if (!v.detail.empty()) detail += " (" + v.detail + ")";
         findings_.add(v.kind, std::move(detail));
@@ -609,6 +609,7 @@ class Cleaner {
 
   QPDFObjGen root_;
   Deadline& deadline_;
+  bool keepWebLinks_;  // policy web_links: whether http(s)/mailto links stay
   Recorder findings_;
   std::set<QPDFObjGen> reported_;
   bool removedEmbeddedTree_ = false;
@@ -946,7 +947,8 @@ bool streamsDecode(QPDF& q, const std::vector<Handle>& all, Deadline& deadline,
 // The rebuilt bytes must read back with no warning, with a page tree, with every stream
 // decodable and every content stream parseable, and with nothing active left (the same
 // predicates as pass 2, on a fresh parse). Returns "" when they do, else what failed.
-std::string verifyRebuilt(std::string_view bytes, Deadline& deadline, Clock::time_point due) {
+std::string verifyRebuilt(std::string_view bytes, Deadline& deadline, Clock::time_point due,
+                          bool keepWebLinks) {
   QPDF q;
   openQuietly(q, bytes);
   const std::vector<Handle> all = q.getAllObjects();
@@ -964,12 +966,12 @@ std::string verifyRebuilt(std::string_view bytes, Deadline& deadline, Clock::tim
   for (Handle h : all) {
     if (h.isStream() && nameOf(h.getDict().getKey("/Type")) == "/EmbeddedFile") problem = "file";
   }
-  forEachDictionary(roots, deadline, [&problem](Handle d) {
+  forEachDictionary(roots, deadline, [&problem, keepWebLinks](Handle d) {
     if (!problem.empty()) return;
     for (const char* key : {"/JS", "/AA", "/JavaScript", "/EmbeddedFiles", "/EF", "/XFA"}) {
       if (d.hasKey(key)) problem = key;
     }
-    if (isDangerousActionDict(d)) problem = "action";
+    if (isDangerousActionDict(d, keepWebLinks)) problem = "action";
     if (!dangerousAnnotKind(d).empty()) problem = "annotation";
   });
   if (q.numWarnings() != 0) return "warnings";
@@ -990,10 +992,7 @@ PartOutput removed(std::string reason) {
 }
 
 PartOutput rebuild(const PartInput& in, const core::Limits& limits) {
-  struct LinkPolicy {
-    explicit LinkPolicy(bool keep) { tKeepWebLinks = keep; }
-    ~LinkPolicy() { tKeepWebLinks = true; }
-  } linkPolicy(in.policy == nullptr || in.policy->keepWebLinks);
+  const bool keepWebLinks = in.policy == nullptr || in.policy->keepWebLinks;
   Deadline deadline(in.deadline);
   deadline.check();
 
@@ -1027,7 +1026,7 @@ PartOutput rebuild(const PartInput& in, const core::Limits& limits) {
   std::vector<Handle> roots = std::move(all);
   roots.push_back(trailer);
 
-  Cleaner cleaner(root.getObjGen(), deadline);
+  Cleaner cleaner(root.getObjGen(), deadline, keepWebLinks);
   cleaner.removeReferences(roots);
   cleaner.neutralizeObjects(roots);
   cleaner.finishFindings();
@@ -1039,7 +1038,7 @@ PartOutput rebuild(const PartInput& in, const core::Limits& limits) {
   // garbage where the document had content, so an encrypted input must convert cleanly.
   if (encrypted && warnings != 0) return removed("pdf.encrypted");
   deadline.check();
-  const std::string problem = verifyRebuilt(bytes, deadline, in.deadline);
+  const std::string problem = verifyRebuilt(bytes, deadline, in.deadline, keepWebLinks);
   // Damage copied from the input (a stream that does not decode, content that does not parse,
   // no page at all) means the file would not open properly: it is removed as invalid. Anything
   // else is the rebuild's own failure.

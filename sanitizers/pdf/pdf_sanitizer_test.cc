@@ -274,7 +274,9 @@ Inspection inspect(const std::string& bytes) {
       const std::string id = top.isIndirect() ? top.unparse() : "trailer";
       stack.emplace_back(top.isStream() ? top.getDict() : top, 0);
       while (!stack.empty()) {
-        auto [h, depth] = stack.back();
+        // Not a structured binding: clang before 16 cannot capture one in the lambda below.
+        Handle h = stack.back().first;
+        const int depth = stack.back().second;
         stack.pop_back();
         if (depth > 1000) {
           r.problems.push_back(id + ": nesting");

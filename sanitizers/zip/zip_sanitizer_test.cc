@@ -26,6 +26,7 @@
 #include "core/pipeline.h"
 #include "core/policy.h"
 #include "core/sniff.h"
+#include "unit/test_support.h"
 
 namespace mugai::sanitizers::zip {
 namespace {
@@ -35,71 +36,13 @@ using core::Disposition;
 
 // ---- Writing inputs -----------------------------------------------------------------------------
 
-struct M {
-  std::string name;
-  std::string data;
-  bool deflate = true;
-  bool dir = false;
-  bool rawName = false;  // write the name bytes as they are (no UTF-8 flag): legacy encodings
-  std::optional<std::uint32_t> unixMode = std::nullopt;
-};
-
-std::string readSource(zip_source_t* src) {
-  zip_stat_t st;
-  zip_stat_init(&st);
-  REQUIRE(zip_source_stat(src, &st) == 0);
-  REQUIRE(zip_source_open(src) == 0);
-  std::string out(static_cast<std::size_t>(st.size), '\0');
-  REQUIRE(zip_source_read(src, out.data(), out.size()) == static_cast<zip_int64_t>(out.size()));
-  zip_source_close(src);
-  return out;
-}
-
-std::string buildZip(const std::vector<M>& members) {
-  zip_error_t err;
-  zip_error_init(&err);
-  zip_source_t* src = zip_source_buffer_create(nullptr, 0, 0, &err);
-  REQUIRE(src != nullptr);
-  zip_t* za = zip_open_from_source(src, ZIP_TRUNCATE, &err);
-  REQUIRE(za != nullptr);
-  zip_source_keep(src);
-  for (const M& m : members) {
-    const zip_flags_t enc = m.rawName ? ZIP_FL_ENC_GUESS : ZIP_FL_ENC_UTF_8;
-    zip_int64_t idx = -1;
-    if (m.dir) {
-      idx = zip_dir_add(za, m.name.c_str(), enc);
-    } else {
-      zip_source_t* s = zip_source_buffer(za, m.data.data(), m.data.size(), 0);
-      REQUIRE(s != nullptr);
-      idx = zip_file_add(za, m.name.c_str(), s, enc);
-    }
-    CAPTURE(m.name);
-    REQUIRE(idx >= 0);
-    const auto i = static_cast<zip_uint64_t>(idx);
-    zip_set_file_compression(za, i, m.deflate && !m.dir ? ZIP_CM_DEFLATE : ZIP_CM_STORE, 0);
-    zip_file_set_dostime(za, i, 0x6000, 0x5821, 0);
-    if (m.unixMode) zip_file_set_external_attributes(za, i, 0, ZIP_OPSYS_UNIX, *m.unixMode << 16);
-  }
-  REQUIRE(zip_close(za) == 0);
-  std::string out = readSource(src);
-  zip_source_free(src);
-  zip_error_fini(&err);
-  return out;
-}
+using M = mugai::testing::ZipMember;
+using mugai::testing::buildZip;
+using mugai::testing::peBytes;
+using mugai::testing::readSource;
 
 std::string text(std::size_t n, char c = 'a') {
   return std::string(n, c);
-}
-
-/// A minimal PE image: DOS header with e_lfanew = 0x40, then "PE\0\0".
-std::string peBytes() {
-  std::string s(0x40, '\0');
-  s[0] = 'M';
-  s[1] = 'Z';
-  s[0x3C] = 0x40;
-  s += std::string("PE\0\0", 4);
-  s += std::string(64, '\x90');
-  return s;
 }
 
 // ---- Patching (what libzip will not write)

@@ -20,6 +20,7 @@ using mugai::core::codesAreSorted;
 using mugai::core::describe;
 using mugai::core::Disposition;
 using mugai::core::dispositionName;
+using mugai::core::isKnownCode;
 using mugai::core::isNoticeWorthy;
 
 namespace {
@@ -162,6 +163,18 @@ TEST_SUITE("findings") {
     // A prefix of a real code is not that code.
     CHECK(isGeneric("type.exec"));
     CHECK(isGeneric("type.executable.x"));
+  }
+
+  TEST_CASE("findings: isKnownCode is true exactly for codes with their own wording") {
+    for (const std::string& code : kEmittedCodes) {
+      CAPTURE(code);
+      CHECK(isKnownCode(code));
+      CHECK(isKnownCode(code) == !isGeneric(code));
+    }
+    for (const char* unknown : {"", "zzz.never_registered", "type.exec", "type.executable.x"}) {
+      CAPTURE(unknown);
+      CHECK_FALSE(isKnownCode(unknown));
+    }
   }
 
   TEST_CASE("findings: notice-worthiness separates changes from report-only facts") {

@@ -15,6 +15,7 @@
 
 #include "core/findings.h"
 #include "core/policy.h"
+#include "unit/test_support.h"
 
 using mugai::core::Disposition;
 using mugai::core::Outcome;
@@ -44,16 +45,7 @@ std::string b64(const std::string& raw) {
   return lines;
 }
 
-/// A minimal PE image: DOS header with e_lfanew = 0x40, then "PE\0\0".
-std::string peBytes() {
-  std::string s(0x40, '\0');
-  s[0] = 'M';
-  s[1] = 'Z';
-  s[0x3C] = 0x40;
-  s += std::string("PE\0\0", 4);
-  s += std::string(64, '\x90');
-  return s;
-}
+using mugai::testing::peBytes;
 
 Outcome run(const std::string& input, const Policy& policy = Policy::defaults()) {
   return sanitizeMessage(input, policy);

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/limits.h"
+#include "unit/test_support.h"
 
 namespace {
 
@@ -62,32 +63,13 @@ struct ZipEntry {
 
 // An archive of `entries`, each optionally encrypted with `method` (ZIP_EM_NONE for plain).
 std::string makeZip(const std::vector<ZipEntry>& entries, zip_uint16_t method = ZIP_EM_NONE) {
-  zip_error_t err;
-  zip_error_init(&err);
-  zip_source_t* src = zip_source_buffer_create(nullptr, 0, 0, &err);
-  REQUIRE(src != nullptr);
-  zip_t* za = zip_open_from_source(src, ZIP_TRUNCATE, &err);
-  REQUIRE(za != nullptr);
-  zip_source_keep(src);
-  for (const auto& e : entries) {
-    zip_source_t* fs = zip_source_buffer(za, e.data.data(), e.data.size(), 0);
-    REQUIRE(fs != nullptr);
-    const zip_int64_t idx = zip_file_add(za, e.name.c_str(), fs, ZIP_FL_ENC_UTF_8);
-    REQUIRE(idx >= 0);
-    if (e.store) REQUIRE(zip_set_file_compression(za, idx, ZIP_CM_STORE, 0) == 0);
-    if (method != ZIP_EM_NONE) REQUIRE(zip_file_set_encryption(za, idx, method, "secret") == 0);
+  std::vector<mugai::testing::ZipMember> members;
+  for (const ZipEntry& e : entries) {
+    mugai::testing::ZipMember m{e.name, e.data, !e.store};
+    m.encryption = method;
+    members.push_back(std::move(m));
   }
-  REQUIRE(zip_close(za) == 0);
-  REQUIRE(zip_source_open(src) == 0);
-  REQUIRE(zip_source_seek(src, 0, SEEK_END) == 0);
-  const zip_int64_t size = zip_source_tell(src);
-  REQUIRE(zip_source_seek(src, 0, SEEK_SET) == 0);
-  std::string out(static_cast<std::size_t>(size), '\0');
-  REQUIRE(zip_source_read(src, out.data(), out.size()) == size);
-  zip_source_close(src);
-  zip_source_free(src);
-  zip_error_fini(&err);
-  return out;
+  return mugai::testing::buildZip(members);
 }
 
 std::string contentTypes(const std::string& mainType) {
