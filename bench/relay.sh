@@ -42,20 +42,10 @@ for tool in postfix postqueue smtp-source smtp-sink python3; do
 done
 [[ $(id -u) -eq 0 ]] || { echo "relay.sh: run as root (Postfix's master starts as root)" >&2; exit 1; }
 
-quiet() {  # runs a command, showing its output only when it fails
-  local log
-  if ! log=$("$@" 2>&1); then
-    printf '%s\n' "$log" | tail -40 >&2
-    echo "relay.sh: failed: $*" >&2
-    exit 1
-  fi
-}
-if [[ ${NO_BUILD:-0} != 1 ]]; then
-  if [[ ! -f $BUILD_DIR/CMakeCache.txt ]]; then
-    quiet cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release
-  fi
-  quiet cmake --build "$BUILD_DIR" -j2 --target mugai
-fi
+export BENCH=relay.sh  # named in bench_lib.sh messages
+# shellcheck source-path=SCRIPTDIR source=bench_lib.sh
+. "$ROOT/bench/bench_lib.sh"
+build_targets mugai
 [[ -x $MUGAI ]] || { echo "relay.sh: $MUGAI is missing" >&2; exit 1; }
 
 # The relay tests' helpers, sourced read-only: a work folder (under TMPDIR) removed at exit with

@@ -37,20 +37,10 @@ else
 fi
 
 # 1. Build (a no-op when up to date).
-quiet() {  # runs a command, showing its output only when it fails
-  local log
-  if ! log=$("$@" 2>&1); then
-    printf '%s\n' "$log" | tail -40 >&2
-    echo "sanitize.sh: failed: $*" >&2
-    exit 1
-  fi
-}
-if [[ ${NO_BUILD:-0} != 1 ]]; then
-  if [[ ! -f $BUILD_DIR/CMakeCache.txt ]]; then
-    quiet cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release
-  fi
-  quiet cmake --build "$BUILD_DIR" -j2 --target mugai gmime_roundtrip
-fi
+export BENCH=sanitize.sh  # named in bench_lib.sh messages
+# shellcheck source-path=SCRIPTDIR source=bench_lib.sh
+. "$ROOT/bench/bench_lib.sh"
+build_targets mugai gmime_roundtrip
 for exe in "$BUILD_DIR/mugai" "$BUILD_DIR/bench/gmime_roundtrip"; do
   [[ -x $exe ]] || { echo "sanitize.sh: $exe is missing" >&2; exit 1; }
 done
