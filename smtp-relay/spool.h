@@ -4,7 +4,9 @@
 // Layout under the spool root:
 //   tmp/        files being written (removed at start: never acknowledged)
 //   incoming/   received and acknowledged, not yet sanitized
-//   outgoing/   sanitized, waiting for delivery
+//   outgoing/   sanitized, waiting for delivery (only when more than a few dozen messages are
+//               waiting: otherwise a worker hands the sanitized message to delivery in memory
+//               and the incoming/ file stays the durable record until delivery settles it)
 //   deferred/   delivery failed temporarily; retried later
 //   held/       not deliverable without an administrator (pipeline refused, permanent failure)
 //   corrupt/    files that could not be read back, moved aside with a loud log line
