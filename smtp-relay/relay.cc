@@ -461,8 +461,10 @@ std::uint16_t RelayCore::start() {
     scheduleRetry(e ? e->nextAttempt : now(), id);
   }
 
+  // Two per core by default: each worker also waits on fsync (the original), so one per core
+  // leaves the CPU idle during those waits (bench/README.md, Relay: +10-30 % end to end).
   const std::uint32_t workers =
-      startup_.workers ? startup_.workers : std::max(1u, std::thread::hardware_concurrency());
+      startup_.workers ? startup_.workers : 2 * std::max(1u, std::thread::hardware_concurrency());
   for (std::uint32_t i = 0; i < workers; ++i) workers_.emplace_back([this] { workerLoop(); });
   for (std::uint32_t i = 0; i < startup_.deliveryThreads; ++i) {
     deliverers_.emplace_back([this] { deliveryLoop(); });

@@ -45,7 +45,7 @@ struct RelayConfig {
   std::uint32_t maxConnectionsPerClient = 20;
   std::uint32_t commandTimeoutS = 300;  ///< RFC 5321 4.5.3.2.7: at least 5 minutes
   std::uint32_t dataTimeoutS = 600;
-  std::uint32_t workers = 0;            ///< sanitizing threads; 0 = one per core
+  std::uint32_t workers = 0;            ///< sanitizing threads; 0 = two per core
   std::uint32_t deliveryThreads = 4;
   std::uint32_t deliveryTimeoutS = 300; ///< per SMTP reply from the next hop, final dot included
   /// A delivery thread's connection to a next hop stays open this long without a message
