@@ -18,6 +18,7 @@
 
 #include <ctime>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -129,6 +130,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   const int reps = std::atoi(argv[1]);
+  // ATTACHMENT_BENCH_ONLY=mugai or =naive runs one side only (for perf record; no ratio then).
+  const char* only = std::getenv("ATTACHMENT_BENCH_ONLY");
+  const bool runMugai = !only || std::string(only) != "naive";
+  const bool runNaive = !only || std::string(only) != "mugai";
   const mugai::core::Policy policy = mugai::core::Policy::defaults();
   std::map<std::string, Totals> byKind;
   for (int a = 2; a < argc; ++a) {
@@ -144,10 +149,10 @@ int main(int argc, char** argv) {
     (void)(pdf ? naivePdf(bytes) : naiveZip(bytes));
     for (int r = 0; r < reps; ++r) {
       double t0 = cpuSeconds();
-      const auto out = mugai::core::sanitizeFile(bytes, path, policy);
+      const auto out = runMugai ? mugai::core::sanitizeFile(bytes, path, policy) : first;
       t.mugai += cpuSeconds() - t0;
       t0 = cpuSeconds();
-      const std::size_t size = pdf ? naivePdf(bytes) : naiveZip(bytes);
+      const std::size_t size = !runNaive ? 1 : pdf ? naivePdf(bytes) : naiveZip(bytes);
       t.naive += cpuSeconds() - t0;
       if (size == 0 && out.bytes.empty() && r == 0) {
         std::fprintf(stderr, "note: %s: neither rewrite produced output\n", path.c_str());

@@ -1,0 +1,145 @@
+// See zip_writer.h. Record layouts: PKWARE APPNOTE.TXT 4.3.7 (local file header), 4.3.12
+// (central directory header) and 4.3.16 (end of central directory record).
+#include "core/zip_writer.h"
+
+#include <libdeflate.h>
+
+#include <limits>
+#include <new>
+#include <stdexcept>
+
+namespace mugai::core {
+namespace {
+
+// 1980-01-01 00:00:00, the earliest DOS date: a constant keeps output byte-identical.
+constexpr std::uint16_t kDosTime = 0;
+constexpr std::uint16_t kDosDate = (0 << 9) | (1 << 5) | 1;
+constexpr std::uint16_t kFlagUtf8 = 1u << 11;
+// Version 2.0: what deflate needs; "made by" MS-DOS (host 0), so attributes are not Unix modes.
+constexpr std::uint16_t kVersion = 20;
+
+void le16(std::string& s, std::uint32_t v) {
+  s.push_back(static_cast<char>(v & 0xFF));
+  s.push_back(static_cast<char>((v >> 8) & 0xFF));
+}
+
+void le32(std::string& s, std::uint64_t v) {
+  le16(s, static_cast<std::uint32_t>(v & 0xFFFF));
+  le16(s, static_cast<std::uint32_t>((v >> 16) & 0xFFFF));
+}
+
+bool ascii(std::string_view s) {
+  for (const char c : s) {
+    if (static_cast<unsigned char>(c) >= 0x80) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+ZipWriter::ZipWriter(int level) : level_(level) {}
+
+ZipWriter::~ZipWriter() {
+  if (compressor_ != nullptr) libdeflate_free_compressor(compressor_);
+}
+
+void ZipWriter::add(std::string_view name, std::string_view data, bool deflate) {
+  const std::uint32_t crc = libdeflate_crc32(0, data.data(), data.size());
+  if (deflate && !data.empty()) {
+    if (compressor_ == nullptr) {
+      compressor_ = libdeflate_alloc_compressor(level_);
+      if (compressor_ == nullptr) throw std::bad_alloc();
+    }
+    // An output buffer one byte short of the input: libdeflate returns 0 when the result would
+    // not be smaller, and the entry is stored instead.
+    scratch_.resize(data.size() - 1);
+    const std::size_t n = scratch_.empty() ? 0
+                                           : libdeflate_deflate_compress(
+                                                 compressor_, data.data(), data.size(),
+                                                 scratch_.data(), scratch_.size());
+    if (n > 0) {
+      put(name, 8, std::string_view(scratch_.data(), n), crc, data.size());
+      return;
+    }
+  }
+  put(name, 0, data, crc, data.size());
+}
+
+void ZipWriter::addCompressed(std::string_view name, std::uint16_t method,
+                              std::string_view packed, std::uint32_t crc, std::uint64_t usize) {
+  if (method != 0 && method != 8) throw std::invalid_argument("zip method");
+  if (method == 0 && packed.size() != usize) throw std::invalid_argument("stored size");
+  put(name, method, packed, crc, usize);
+}
+
+void ZipWriter::put(std::string_view name, std::uint16_t method, std::string_view packed,
+                    std::uint32_t crc, std::uint64_t usize) {
+  constexpr std::uint64_t kMax32 = std::numeric_limits<std::uint32_t>::max();
+  const std::uint64_t offset = out_.size();
+  // 0xFFFF and 0xFFFFFFFF mean "see the Zip64 record", which this writer never writes.
+  if (count_ >= 0xFFFF || name.empty() || name.size() >= 0xFFFF || usize >= kMax32 ||
+      packed.size() >= kMax32 || offset + 30 + name.size() + packed.size() >= kMax32 ||
+      central_.size() + 46 + name.size() >= kMax32) {
+    throw std::length_error("zip entry beyond the classic limits");
+  }
+  const std::uint16_t flags = ascii(name) ? 0 : kFlagUtf8;
+  const std::uint16_t needed = method == 8 ? kVersion : 10;
+  out_.reserve(out_.size() + 30 + name.size() + packed.size());
+  out_ += "PK\x03\x04";
+  le16(out_, needed);
+  le16(out_, flags);
+  le16(out_, method);
+  le16(out_, kDosTime);
+  le16(out_, kDosDate);
+  le32(out_, crc);
+  le32(out_, packed.size());
+  le32(out_, usize);
+  le16(out_, static_cast<std::uint32_t>(name.size()));
+  le16(out_, 0);  // extra field length
+  out_ += name;
+  out_ += packed;
+
+  central_ += "PK\x01\x02";
+  le16(central_, kVersion);
+  le16(central_, needed);
+  le16(central_, flags);
+  le16(central_, method);
+  le16(central_, kDosTime);
+  le16(central_, kDosDate);
+  le32(central_, crc);
+  le32(central_, packed.size());
+  le32(central_, usize);
+  le16(central_, static_cast<std::uint32_t>(name.size()));
+  le16(central_, 0);  // extra field length
+  le16(central_, 0);  // comment length
+  le16(central_, 0);  // disk number
+  le16(central_, 0);  // internal attributes
+  le32(central_, 0);  // external attributes
+  le32(central_, offset);
+  central_ += name;
+  ++count_;
+}
+
+std::string ZipWriter::finish() {
+  const std::uint64_t cdOffset = out_.size();
+  if (cdOffset + central_.size() + 22 >= std::numeric_limits<std::uint32_t>::max()) {
+    throw std::length_error("zip archive beyond 4 GiB");
+  }
+  std::string z = std::move(out_);
+  z.reserve(z.size() + central_.size() + 22);
+  z += central_;
+  z += "PK\x05\x06";
+  le16(z, 0);  // this disk
+  le16(z, 0);  // disk with the central directory
+  le16(z, static_cast<std::uint32_t>(count_));
+  le16(z, static_cast<std::uint32_t>(count_));
+  le32(z, central_.size());
+  le32(z, cdOffset);
+  le16(z, 0);  // comment length
+  out_.clear();
+  central_.clear();
+  count_ = 0;
+  return z;
+}
+
+}  // namespace mugai::core
