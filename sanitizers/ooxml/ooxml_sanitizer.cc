@@ -3,10 +3,9 @@
 // fresh deterministic zip.
 #include "sanitizers/ooxml/ooxml_sanitizer.h"
 
+#include <libdeflate.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
-#include <zip.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <array>
@@ -20,6 +19,7 @@
 #include <new>
 #include <set>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -27,6 +27,8 @@
 
 #include "core/policy.h"
 #include "core/sniff.h"
+#include "core/zip_writer.h"
+#include "sanitizers/ooxml/xml_serialize.h"
 
 namespace mugai::sanitizers::ooxml {
 namespace {
@@ -40,18 +42,11 @@ struct Refusal {
   std::string detail;
 };
 
-// 1980-01-01 00:00:00, the earliest DOS date: a constant keeps output byte-identical.
-constexpr std::uint16_t kDosDate = (0 << 9) | (1 << 5) | 1;
 // Findings list at most this many details per code (a package can have thousands of parts).
 constexpr std::size_t kMaxDetails = 20;
 // A data descriptor (with its optional signature and Zip64 sizes) is the only thing allowed
 // between two entries or before the central directory.
 constexpr std::uint64_t kMaxGap = 24;
-// Parts smaller than this are stored, not deflated: libzip starts a fresh zlib stream per entry
-// (about 270 KiB allocated and its hash table cleared), which costs more than deflating a .rels
-// or docProps part saves (a few hundred bytes). bench/attachments.sh: docx 0.62 → 0.77, xlsx
-// 0.86 → 1.17 of the naive rewrite.
-constexpr std::size_t kStoreBelowBytes = 1024;
 
 constexpr std::string_view kRelNs =
     "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
@@ -160,6 +155,9 @@ struct Entry {
   std::string name;
   std::uint64_t csize = 0;
   std::uint64_t usize = 0;
+  std::uint64_t dataStart = 0;  // offset of the compressed data in the archive
+  std::uint32_t crc = 0;
+  std::uint16_t method = 0;     // 0 stored, 8 deflated: checkZip admits nothing else
   bool dir = false;
 };
 
@@ -188,8 +186,10 @@ bool ratioExceeded(std::uint64_t usize, std::uint64_t csize, std::uint32_t ratio
   return usize / ratio > csize || (usize / ratio == csize && usize % ratio != 0);
 }
 
-// Checks the zip structure with our own bounded parser before libzip inflates a byte, so that
-// two readers cannot disagree on the content and bombs are refused on declared sizes.
+// Checks the zip structure with our own bounded parser before a byte is inflated, so that bombs
+// are refused on declared sizes. The entries it returns are the only view of the archive the
+// rebuild uses: their data is read at `dataStart` and inflated by libdeflate, so no second
+// reader can see other names or other content.
 std::vector<Entry> checkZip(std::string_view z, const core::Limits& lim) {
   if (z.size() < 22) throw Refusal{"ooxml.invalid", "not a zip"};
   std::uint64_t eocd = UINT64_MAX;
@@ -226,6 +226,7 @@ std::vector<Entry> checkZip(std::string_view z, const core::Limits& lim) {
       throw Refusal{"ooxml.invalid", "central directory"};
     }
     const std::uint16_t flags = rd16(z, pos + 8), method = rd16(z, pos + 10);
+    const std::uint32_t crc = rd32(z, pos + 16);
     const std::uint32_t csize = rd32(z, pos + 20), usize = rd32(z, pos + 24);
     const std::uint16_t nl = rd16(z, pos + 28), xl = rd16(z, pos + 30), cl = rd16(z, pos + 32);
     const std::uint32_t lho = rd32(z, pos + 42);
@@ -259,9 +260,23 @@ std::vector<Entry> checkZip(std::string_view z, const core::Limits& lim) {
     const std::uint64_t dataEnd = dataStart + csize;
     if (dataEnd > cdOff) throw Refusal{"ooxml.bomb", "entry outside the archive"};
     if (z.substr(lho + 30, lnl) != e.name) throw Refusal{"ooxml.invalid", "name mismatch"};
+    // The local header must agree with the central one (what libzip's ZIP_CHECKCONS checks):
+    // the same method, not encrypted, and the same CRC and sizes unless a data descriptor
+    // follows the data (then the local ones may be zero).
+    const std::uint16_t lflags = rd16(z, lho + 6), lmethod = rd16(z, lho + 8);
+    if (lmethod != method || (lflags & 0x41) != 0) {
+      throw Refusal{"ooxml.invalid", "local header"};
+    }
+    if ((lflags & 0x08) == 0 &&
+        (rd32(z, lho + 14) != crc || rd32(z, lho + 18) != csize || rd32(z, lho + 22) != usize)) {
+      throw Refusal{"ooxml.invalid", "local header"};
+    }
     spans.push_back({lho, dataEnd});
     e.csize = csize;
     e.usize = usize;
+    e.dataStart = dataStart;
+    e.crc = crc;
+    e.method = method;
     entries.push_back(std::move(e));
   }
   if (pos != eocd) throw Refusal{"ooxml.invalid", "central directory"};
@@ -395,7 +410,9 @@ DocPtr parseXml(std::string_view bytes, const core::Limits& lim, const std::stri
   ctxt->sax->internalSubset = onSubset;
   ctxt->sax->externalSubset = onSubset;
   ctxt->sax->entityDecl = onEntityDecl;
-  const int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
+  // XML_PARSE_COMPACT keeps short text inside its node: fewer allocations, same tree.
+  const int options =
+      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_COMPACT;
   DocPtr doc(xmlCtxtReadMemory(ctxt.get(), bytes.data(), static_cast<int>(bytes.size()),
                                nullptr, nullptr, options));
   if (guard.dtd || (doc && (doc->intSubset != nullptr || doc->extSubset != nullptr))) {
@@ -435,19 +452,6 @@ DocPtr parseXml(std::string_view bytes, const core::Limits& lim, const std::stri
     if (n == root) break;
   }
   return doc;
-}
-
-std::string serialize(xmlDoc* doc) {
-  xmlChar* mem = nullptr;
-  int size = 0;
-  xmlDocDumpMemoryEnc(doc, &mem, &size, "UTF-8");
-  if (mem == nullptr || size <= 0) {
-    if (mem != nullptr) xmlFree(mem);
-    throw std::bad_alloc();
-  }
-  std::string out(reinterpret_cast<const char*>(mem), static_cast<std::size_t>(size));
-  xmlFree(mem);
-  return out;
 }
 
 // ---- Relationship types ----------------------------------------------------------------------
@@ -792,9 +796,11 @@ struct Part {
   std::string segment;      // relationship type that first reached the part
   std::string contentType;  // output content type
   DocPtr doc;
-  std::string bytes;        // images: the verified bytes; XML: the re-serialized bytes
-  bool store = false;       // already-compressed image: stored, not deflated
-  std::int64_t raw = -1;    // verified image: its input entry, copied without recompressing
+  std::string bytes;        // XML: the re-serialized bytes
+  std::string original;     // XML: the input bytes, until the part is serialized
+  // Images, and XML parts whose re-serialized bytes equal their input exactly: the input entry
+  // whose compressed data (verified by read()) is copied instead of compressing `bytes` anew.
+  std::int64_t raw = -1;
   std::vector<Rel> rels;    // kept relationships, in input order
   std::set<std::string> relIds;
   std::set<std::string> usedIds;                  // every Id of the input .rels, kept or not
@@ -806,7 +812,7 @@ class Rebuilder {
  public:
   explicit Rebuilder(const PartInput& in) : in_(in), lim_(*in.limits) {}
   ~Rebuilder() {
-    if (za_ != nullptr) zip_discard(za_);
+    if (inflater_ != nullptr) libdeflate_free_decompressor(inflater_);
   }
   Rebuilder(const Rebuilder&) = delete;
   Rebuilder& operator=(const Rebuilder&) = delete;
@@ -823,7 +829,7 @@ class Rebuilder {
   bool keepWebLinks() const { return in_.policy == nullptr || in_.policy->keepWebLinks; }
   void open();
   const std::string& read(std::size_t index);
-  bool readVerified(std::size_t index, std::string& out);
+  void keepIfUnchanged(Part& p);
   const std::size_t* lookup(std::string_view name) const;
   void loadContentTypes();
   std::string contentTypeOf(const std::string& name) const;
@@ -842,22 +848,20 @@ class Rebuilder {
   void noteOrphans();
   std::string buildContentTypes() const;
   static std::string buildRels(const std::vector<Rel>& rels);
-  std::string writeZip(std::vector<std::pair<std::string, std::string>>& files,
-                       const std::set<std::string>& stored,
-                       const std::map<std::string, std::uint64_t>& raw);
+  std::string writeZip(const std::vector<std::pair<std::string, std::string>>& files,
+                       const std::map<std::string, std::uint64_t>& raw) const;
 
   const PartInput& in_;
   const core::Limits& lim_;
   std::vector<Entry> entries_;
   std::map<std::string, std::size_t> index_;  // lower-case name → entry index
-  zip_t* za_ = nullptr;
-  zip_source_t* src_ = nullptr;
+  libdeflate_decompressor* inflater_ = nullptr;
   std::map<std::string, std::string> defaults_;   // extension → content type
   std::map<std::string, std::string> overrides_;  // lower-case part name → content type
   std::map<std::string, Part> parts_;             // lower-case part name → part
   std::deque<std::string> queue_;
   std::vector<Rel> extraRels_;
-  std::string readBuf_, packed_, imageBuf_;  // scratch buffers, reused from entry to entry  // relationships processRel adds to the part being walked
+  std::string readBuf_;  // scratch buffer, reused from entry to entry
   std::vector<Rel> rootRels_;
   std::string mainName_;
   std::string mainInType_;
@@ -881,28 +885,6 @@ void Rebuilder::note(std::string_view code, std::string_view detail) {
 void Rebuilder::open() {
   entries_ = checkZip(in_.bytes, lim_);
   for (std::size_t i = 0; i < entries_.size(); ++i) index_[lowerAscii(entries_[i].name)] = i;
-  zip_error_t err;
-  zip_error_init(&err);
-  src_ = zip_source_buffer_create(in_.bytes.data(), in_.bytes.size(), 0, &err);
-  if (src_ == nullptr) {
-    zip_error_fini(&err);
-    throw std::bad_alloc();
-  }
-  za_ = zip_open_from_source(src_, ZIP_RDONLY | ZIP_CHECKCONS, &err);
-  zip_error_fini(&err);
-  if (za_ == nullptr) {
-    zip_source_free(src_);
-    src_ = nullptr;
-    throw Refusal{"ooxml.invalid", "unreadable zip"};
-  }
-  // libzip must see the same entries our parser saw.
-  if (zip_get_num_entries(za_, 0) != static_cast<zip_int64_t>(entries_.size())) {
-    throw Refusal{"ooxml.invalid", "entry count"};
-  }
-  for (std::size_t i = 0; i < entries_.size(); ++i) {
-    const char* name = zip_get_name(za_, i, ZIP_FL_ENC_RAW);
-    if (name == nullptr || entries_[i].name != name) throw Refusal{"ooxml.invalid", "names"};
-  }
 }
 
 const std::size_t* Rebuilder::lookup(std::string_view name) const {
@@ -912,98 +894,51 @@ const std::size_t* Rebuilder::lookup(std::string_view name) const {
 }
 
 // The entry's content, in a buffer reused by the next read (so large parts do not cost fresh
-// pages each time): callers parse or copy it at once.
+// pages each time): callers parse or copy it at once. A deflated entry is inflated by libdeflate
+// into exactly its declared size: the stream must end exactly at the compressed size (nothing
+// hidden after it), fill the declared size and no more (the limits were checked against it)
+// and match the CRC-32. So the entry's compressed data is a
+// verified encoding of what is returned here, and may be copied as it is.
 const std::string& Rebuilder::read(std::size_t index) {
   checkDeadline();
   const Entry& e = entries_[index];
-  zip_file_t* f = zip_fopen_index(za_, index, 0);
-  if (f == nullptr) throw Refusal{"ooxml.invalid", shorten(e.name)};
+  const std::string_view packed = in_.bytes.substr(e.dataStart, e.csize);
   std::string& out = readBuf_;
-  out.resize(e.usize);
-  std::uint64_t got = 0;
-  bool bad = false;
-  while (got < e.usize) {
-    const zip_int64_t n = zip_fread(f, out.data() + got, e.usize - got);
-    if (n <= 0) {
-      bad = true;
-      break;
+  if (e.method == 0) {
+    out.assign(packed);
+  } else {
+    if (inflater_ == nullptr) {
+      inflater_ = libdeflate_alloc_decompressor();
+      if (inflater_ == nullptr) throw std::bad_alloc();
     }
-    got += static_cast<std::uint64_t>(n);
+    out.resize(e.usize);
+    std::size_t usedIn = 0, produced = 0;
+    const libdeflate_result rc = libdeflate_deflate_decompress_ex(
+        inflater_, packed.data(), packed.size(), out.data(), out.size(), &usedIn, &produced);
+    // More output than declared (the zip-bomb lie, or a truncated stream: libdeflate cannot
+    // tell them apart) is refused like any other disagreement, before a byte beyond the
+    // declared size is written.
+    if (rc != LIBDEFLATE_SUCCESS || usedIn != packed.size() || produced != e.usize) {
+      throw Refusal{"ooxml.invalid", "corrupt entry " + shorten(e.name)};
+    }
   }
-  // One more read must report the end (libzip checks the CRC there); more data is a lie about
-  // the size, which the limits were checked against.
-  char extra = 0;
-  const zip_int64_t more = bad ? -1 : zip_fread(f, &extra, 1);
-  zip_fclose(f);
-  if (bad || more < 0) throw Refusal{"ooxml.invalid", "corrupt entry " + shorten(e.name)};
-  if (more > 0) throw Refusal{"ooxml.bomb", shorten(e.name)};
+  if (libdeflate_crc32(0, out.data(), out.size()) != e.crc) {
+    throw Refusal{"ooxml.invalid", "corrupt entry " + shorten(e.name)};
+  }
   return out;
 }
 
-// For a stored or deflated entry: reads its compressed data and inflates it with zlib, requiring
-// the stream to end exactly at the entry's compressed size (nothing hidden after it), the sizes
-// to match the central directory and the CRC-32 to match. `out` holds the content. Returns false
-// (and reads nothing) for other methods or encrypted entries. A failed check refuses the file.
-bool Rebuilder::readVerified(std::size_t index, std::string& out) {
-  checkDeadline();
-  const Entry& e = entries_[index];
-  zip_stat_t st;
-  zip_stat_init(&st);
-  constexpr auto kNeed = ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE | ZIP_STAT_COMP_METHOD |
-                         ZIP_STAT_CRC | ZIP_STAT_ENCRYPTION_METHOD;
-  if (zip_stat_index(za_, index, 0, &st) != 0 || (st.valid & kNeed) != kNeed ||
-      st.encryption_method != ZIP_EM_NONE ||
-      (st.comp_method != ZIP_CM_STORE && st.comp_method != ZIP_CM_DEFLATE)) {
-    return false;
-  }
-  const auto corrupt = [&] { return Refusal{"ooxml.invalid", "corrupt entry " + shorten(e.name)}; };
-  if (st.size != e.usize || st.comp_size != e.csize) throw corrupt();
-  zip_file_t* f = zip_fopen_index(za_, index, ZIP_FL_COMPRESSED);
-  if (f == nullptr) throw corrupt();
-  std::string& packed = packed_;
-  packed.clear();
-  packed.reserve(st.comp_size);
-  char chunk[16384];
-  bool bad = false;
-  for (;;) {
-    const zip_int64_t n = zip_fread(f, chunk, sizeof chunk);
-    if (n < 0 || packed.size() + static_cast<std::uint64_t>(n) > st.comp_size) bad = true;
-    if (n <= 0 || bad) break;
-    packed.append(chunk, static_cast<std::size_t>(n));
-  }
-  zip_fclose(f);
-  if (bad || packed.size() != st.comp_size) throw corrupt();
-  if (st.comp_method == ZIP_CM_STORE) {
-    out = std::move(packed);
-  } else {
-    out.clear();
-    out.reserve(st.size);
-    z_stream z{};
-    if (inflateInit2(&z, -MAX_WBITS) != Z_OK) throw std::bad_alloc();
-    z.next_in = reinterpret_cast<Bytef*>(packed.data());
-    z.avail_in = static_cast<uInt>(packed.size());
-    int rc = Z_OK;
-    while (rc == Z_OK) {
-      z.next_out = reinterpret_cast<Bytef*>(chunk);
-      z.avail_out = sizeof chunk;
-      rc = inflate(&z, Z_NO_FLUSH);
-      const std::size_t got = sizeof chunk - z.avail_out;
-      if (out.size() + got > st.size) {
-        rc = Z_DATA_ERROR;  // more than announced: the limits were checked against the size
-        break;
-      }
-      out.append(chunk, got);
-    }
-    const bool ended = rc == Z_STREAM_END && z.avail_in == 0;
-    inflateEnd(&z);
-    if (!ended) throw corrupt();
-  }
-  if (out.size() != st.size ||
-      crc32_z(0L, reinterpret_cast<const Bytef*>(out.data()), out.size()) !=
-          st.crc) {
-    throw corrupt();
-  }
-  return true;
+// An XML part whose reconstruction is byte for byte its input (the common case for a document
+// Office wrote: same declaration, same serialization) travels as its input's verified compressed
+// data rather than being deflated again. The bytes are compared in full with what read()
+// returned for it (inflated, sizes and CRC-32 checked), not by CRC.
+void Rebuilder::keepIfUnchanged(Part& p) {
+  std::string original;
+  original.swap(p.original);
+  const std::size_t* idx = lookup(p.name);
+  if (idx == nullptr || original.size() != p.bytes.size() || original != p.bytes) return;
+  p.raw = static_cast<std::int64_t>(*idx);
+  std::string().swap(p.bytes);
 }
 
 void Rebuilder::loadContentTypes() {
@@ -1105,16 +1040,12 @@ std::string Rebuilder::resolve(const std::string& source, std::string_view targe
 bool Rebuilder::admitImage(Part& p) {
   const std::size_t* idx = lookup(p.name);
   if (idx == nullptr) return false;
-  // Stored or deflated entries are checked completely here and then copied compressed;
-  // anything else (Deflate64, bzip2, …) is read through libzip and written anew.
-  std::string& bytes = imageBuf_;
-  const bool copyRaw = readVerified(*idx, bytes);
-  if (!copyRaw) bytes = read(*idx);
+  // Inflated and checked completely (see read()), sniffed, then copied compressed.
+  const std::string& bytes = read(*idx);
   const std::string token = core::sniff(bytes, lim_);
   const auto b = [&](std::size_t i) { return static_cast<unsigned char>(bytes[i]); };
   if (token == "png" || token == "jpeg" || token == "gif") {
     p.contentType = "image/" + token;
-    p.store = true;
   } else if (token == "bmp" || token == "tiff") {
     p.contentType = "image/" + token;
   } else if (token == "unknown" && bytes.size() >= 44 && b(0) == 1 && b(1) == 0 && b(2) == 0 &&
@@ -1129,11 +1060,7 @@ bool Rebuilder::admitImage(Part& p) {
   } else {
     return false;
   }
-  if (copyRaw) {
-    p.raw = static_cast<std::int64_t>(*idx);
-  } else {
-    p.bytes = bytes;
-  }
+  p.raw = static_cast<std::int64_t>(*idx);
   return true;
 }
 
@@ -1143,7 +1070,8 @@ bool Rebuilder::admitVml(Part& p) {
   const std::size_t* idx = lookup(p.name);
   if (idx == nullptr) return false;
   try {
-    p.doc = parseXml(read(*idx), lim_, p.name);
+    p.original = read(*idx);
+    p.doc = parseXml(p.original, lim_, p.name);
   } catch (const Refusal& r) {
     if (r.reason == "ooxml.dtd") throw;
     return false;  // VML is often not XML; the comments lose their boxes, not their text
@@ -1222,7 +1150,8 @@ bool Rebuilder::processRel(Part* source, Rel& r) {
       }
       const std::size_t* idx = lookup(target);
       if (idx == nullptr) return false;
-      p.doc = parseXml(read(*idx), lim_, target);
+      p.original = read(*idx);
+      p.doc = parseXml(p.original, lim_, target);
       // A sheet relationship must lead to a sheet: an Excel 4 macro sheet or a dialog sheet
       // filed under the "worksheet" type (with a plain content type) is still a macro sheet.
       if (seg == "worksheet" || seg == "chartsheet") {
@@ -1742,8 +1671,13 @@ void Rebuilder::clean(Part& p) {
   }
   for (xmlNode* n : removeNodes) xmlUnlinkNode(n);
   for (xmlNode* n : removeNodes) xmlFreeNode(n);
-  p.bytes = serialize(p.doc.get());
+  try {
+    p.bytes = serializeXml(p.doc.get());
+  } catch (const std::invalid_argument&) {
+    throw Refusal{"ooxml.invalid_xml", p.name};
+  }
   p.doc.reset();
+  keepIfUnchanged(p);
 }
 
 // Removing <sheet> entries shifts sheet positions, which definedName/@localSheetId and the
@@ -1849,87 +1783,28 @@ std::string Rebuilder::buildRels(const std::vector<Rel>& rels) {
   return x;
 }
 
-std::string Rebuilder::writeZip(std::vector<std::pair<std::string, std::string>>& files,
-                                const std::set<std::string>& stored,
-                                const std::map<std::string, std::uint64_t>& raw) {
-  zip_error_t err;
-  zip_error_init(&err);
-  zip_source_t* buf = zip_source_buffer_create(nullptr, 0, 0, &err);
-  if (buf == nullptr) {
-    zip_error_fini(&err);
-    throw std::bad_alloc();
-  }
-  zip_t* out = zip_open_from_source(buf, ZIP_TRUNCATE, &err);
-  zip_error_fini(&err);
-  if (out == nullptr) {
-    zip_source_free(buf);
-    throw Refusal{"error.sanitizer", "zip writer"};
-  }
-  zip_source_keep(buf);
-  bool ok = true;
-  for (auto& [name, bytes] : files) {
-    // A verified image travels as its input's compressed data (stored or deflated: see
-    // readVerified), in a fresh entry; everything else is written from our own bytes.
-    const auto rawIt = raw.find(name);
-    zip_int32_t method = ZIP_CM_DEFLATE;
-    zip_uint32_t level = 1;  // XML deflates well at a fast level
-    zip_source_t* data = nullptr;
-    if (rawIt != raw.end()) {
-      zip_stat_t st;
-      zip_stat_init(&st);
-      if (zip_stat_index(za_, rawIt->second, 0, &st) == 0 &&
-          (st.valid & ZIP_STAT_COMP_METHOD) != 0) {
-        method = static_cast<zip_int32_t>(st.comp_method);
-        level = 0;
-        data = zip_source_zip(out, za_, rawIt->second, ZIP_FL_COMPRESSED, 0, -1);
+std::string Rebuilder::writeZip(const std::vector<std::pair<std::string, std::string>>& files,
+                                const std::map<std::string, std::uint64_t>& raw) const {
+  try {
+    core::ZipWriter zip(1);  // XML deflates well at the fastest level
+    for (const auto& [name, bytes] : files) {
+      // Verified images and unchanged XML parts travel as their input's compressed data (see
+      // read()), in a fresh entry; everything else is written from our own bytes.
+      const auto rawIt = raw.find(name);
+      if (rawIt != raw.end()) {
+        const Entry& e = entries_[rawIt->second];
+        zip.addCompressed(name, e.method, in_.bytes.substr(e.dataStart, e.csize), e.crc,
+                          e.usize);
+      } else {
+        zip.add(name, bytes, true);
       }
-    } else {
-      // PNG/JPEG/GIF are compressed already; small parts are not worth a zlib stream.
-      if (stored.count(name) != 0 || bytes.size() < kStoreBelowBytes) {
-        method = ZIP_CM_STORE;
-        level = 0;
-      }
-      data = zip_source_buffer(out, bytes.data(), bytes.size(), 0);
     }
-    const zip_int64_t idx =
-        data == nullptr ? -1 : zip_file_add(out, name.c_str(), data, ZIP_FL_ENC_UTF_8);
-    if (idx < 0) {
-      if (data != nullptr) zip_source_free(data);
-      ok = false;
-      break;
-    }
-    const auto i = static_cast<zip_uint64_t>(idx);
-    // The method is set even for a copied entry: libzip recompresses when it differs.
-    if (zip_set_file_compression(out, i, method, level) != 0 ||
-        zip_file_set_dostime(out, i, 0, kDosDate, 0) != 0) {
-      ok = false;
-      break;
-    }
-  }
-  if (!ok || zip_close(out) != 0) {
-    zip_discard(out);
-    zip_source_free(buf);
+    return zip.finish();
+  } catch (const std::length_error&) {
+    throw Refusal{"error.sanitizer", "zip writer"};
+  } catch (const std::invalid_argument&) {
     throw Refusal{"error.sanitizer", "zip writer"};
   }
-  std::string result;
-  zip_stat_t st;
-  zip_stat_init(&st);
-  if (zip_source_stat(buf, &st) != 0 || (st.valid & ZIP_STAT_SIZE) == 0 ||
-      zip_source_open(buf) != 0) {
-    zip_source_free(buf);
-    throw Refusal{"error.sanitizer", "zip writer"};
-  }
-  result.resize(st.size);
-  std::uint64_t got = 0;
-  while (got < st.size) {
-    const zip_int64_t n = zip_source_read(buf, result.data() + got, st.size - got);
-    if (n <= 0) break;
-    got += static_cast<std::uint64_t>(n);
-  }
-  zip_source_close(buf);
-  zip_source_free(buf);
-  if (got != st.size) throw Refusal{"error.sanitizer", "zip writer"};
-  return result;
 }
 
 std::string outputName(const std::vector<std::string>& names, Family f) {
@@ -1987,13 +1862,11 @@ PartOutput Rebuilder::run() {
   }
 
   std::vector<std::pair<std::string, std::string>> files;
-  std::set<std::string> stored;
   std::map<std::string, std::uint64_t> raw;
   files.emplace_back("[Content_Types].xml", buildContentTypes());
   files.emplace_back(rootRels, buildRels(rootRels_));
   std::vector<std::pair<std::string, std::string>> rest;
   for (auto& [key, part] : parts_) {
-    if (part.store) stored.insert(part.name);
     if (part.raw >= 0) raw.emplace(part.name, static_cast<std::uint64_t>(part.raw));
     if (!part.rels.empty()) rest.emplace_back(relsNameFor(part.name), buildRels(part.rels));
     rest.emplace_back(part.name, std::move(part.bytes));
@@ -2012,7 +1885,7 @@ PartOutput Rebuilder::run() {
     note("ooxml.macro_free_conversion", shorten(in_.trueType) + " → " +
                                             out.filename.substr(out.filename.rfind('.') + 1));
   }
-  out.bytes = writeZip(files, stored, raw);
+  out.bytes = writeZip(files, raw);
   for (const auto& [code, details] : notes_) {
     std::string d;
     for (std::size_t i = 0; i < details.size() && i < kMaxDetails; ++i) {

@@ -24,6 +24,7 @@
 #include "core/pipeline.h"
 #include "core/policy.h"
 #include "core/sniff.h"
+#include "core/zip_writer.h"
 #include "unit/test_support.h"
 
 namespace {
@@ -969,6 +970,115 @@ TEST_SUITE("ooxml") {
     CHECK(refused.disposition == Disposition::Removed);
     CHECK(refused.reason == "ooxml.invalid");
     CHECK(refused.bytes.empty());
+  }
+
+  TEST_CASE("ooxml: a part rebuilt byte for byte is copied compressed; a changed one is not") {
+    // Parts laid out as Office writes them (CRLF after the declaration, nothing after the root),
+    // deflated by zlib at level 9: the rebuild must give back the same bytes for styles.xml, and
+    // then its compressed data too; document.xml loses a DDE field, so it is written anew.
+    const std::string crlf = std::string(kDecl) + "\r\n";
+    const std::string styles = crlf + "<w:styles xmlns:w=\"" + kW +
+                               "\"><w:style w:type=\"paragraph\" w:styleId=\"a\"><w:name "
+                               "w:val=\"Normal\"/></w:style></w:styles>";
+    const std::string doc = crlf + wordDoc("<w:p>" + run_("本文") + "</w:p><w:p>" +
+                                           fldChar("begin") + instr(" DDEAUTO cmd ") +
+                                           fldChar("end") + "</w:p>")
+                                       .substr(std::string(kDecl).size());
+    const std::string r = kR;
+    const std::vector<std::pair<std::string, std::string>> parts = {
+        {"[Content_Types].xml",
+         contentTypes("application/vnd.openxmlformats-officedocument.wordprocessingml."
+                      "document.main+xml",
+                      "word/document.xml",
+                      "<Override PartName=\"/word/styles.xml\" ContentType=\"application/"
+                      "vnd.openxmlformats-officedocument.wordprocessingml.styles+xml\"/>")},
+        {"_rels/.rels", rels({{"rId1", r + "officeDocument", "word/document.xml"}})},
+        {"word/_rels/document.xml.rels", rels({{"rId1", r + "styles", "styles.xml"}})},
+        {"word/document.xml", doc},
+        {"word/styles.xml", styles},
+    };
+    mugai::core::ZipWriter input;
+    std::map<std::string, std::string> packed;
+    for (const auto& [name, text] : parts) {
+      packed[name] = mugai::testing::rawDeflate(text, 9);
+      input.addCompressed(name, 8, packed[name], mugai::testing::crcOf(text), text.size());
+    }
+    const PartOutput o = run(input.finish(), "docx", "a.docx");
+    REQUIRE_MESSAGE(o.disposition == Disposition::Rebuilt, o.reason);
+    const Files out = readZip(o.bytes);
+    const std::string* st = entry(out, "word/styles.xml");
+    const std::string* d = entry(out, "word/document.xml");
+    REQUIRE(st != nullptr);
+    REQUIRE(d != nullptr);
+    CHECK(*st == styles);
+    CHECK(o.bytes.find(packed["word/styles.xml"]) != std::string::npos);
+    CHECK(lowered(*d).find("dde") == std::string::npos);
+    CHECK(d->find("本文") != std::string::npos);
+    CHECK(d->starts_with(crlf));
+    CHECK(d->back() == '>');
+    CHECK(o.bytes.find(packed["word/document.xml"]) == std::string::npos);
+  }
+
+  TEST_CASE("ooxml: an entry whose data disagrees with its headers removes the file") {
+    const std::string text = wordDoc("<w:p>" + run_("x") + "</w:p>");
+    const std::string good = mugai::testing::rawDeflate(text);
+    const std::uint32_t crc = mugai::testing::crcOf(text);
+    struct Row {
+      const char* name;
+      std::string packed;
+      std::uint32_t crc;
+      std::uint64_t usize;
+      const char* reason;
+    };
+    const std::vector<Row> rows = {
+        {"as declared", good, crc, text.size(), ""},
+        {"bytes hidden after the stream", good + "<script/>", crc, text.size(), "ooxml.invalid"},
+        {"truncated stream", good.substr(0, good.size() - 2), crc, text.size(), "ooxml.invalid"},
+        {"inflates to more than declared", good, crc, text.size() - 1, "ooxml.invalid"},
+        {"inflates to less than declared", good, crc, text.size() + 1, "ooxml.invalid"},
+        {"wrong CRC", good, crc ^ 1u, text.size(), "ooxml.invalid"},
+    };
+    const std::string r = kR;
+    for (const Row& row : rows) {
+      const std::string rowName = row.name;
+      CAPTURE(rowName);
+      mugai::core::ZipWriter z;
+      z.add("[Content_Types].xml",
+            contentTypes("application/vnd.openxmlformats-officedocument.wordprocessingml."
+                         "document.main+xml",
+                         "word/document.xml"),
+            true);
+      z.add("_rels/.rels", rels({{"rId1", r + "officeDocument", "word/document.xml"}}), true);
+      z.addCompressed("word/document.xml", 8, row.packed, row.crc, row.usize);
+      const PartOutput o = run(z.finish(), "docx", "a.docx");
+      if (*row.reason == '\0') {
+        CHECK(o.disposition == Disposition::Rebuilt);
+      } else {
+        CHECK(o.disposition == Disposition::Removed);
+        CHECK(o.reason == row.reason);
+      }
+    }
+  }
+
+  TEST_CASE("ooxml: a local header that disagrees with the central directory removes the file") {
+    const std::string good = makeZip(hostileDocm());
+    REQUIRE(run(good, "docm", "a.docm").disposition == Disposition::Rebuilt);
+    const std::size_t lho = good.find("PK\x03\x04");
+    REQUIRE(lho == 0);
+    struct Row {
+      const char* name;
+      std::size_t offset;  // in the first local header
+    };
+    for (const Row& row : {Row{"method", 8}, Row{"CRC-32", 14}, Row{"compressed size", 18},
+                           Row{"size", 22}}) {
+      const std::string rowName = row.name;
+      CAPTURE(rowName);
+      std::string bad = good;
+      bad[row.offset] = static_cast<char>(bad[row.offset] ^ 0x10);
+      const PartOutput o = run(bad, "docm", "a.docm");
+      CHECK(o.disposition == Disposition::Removed);
+      CHECK(o.reason == "ooxml.invalid");
+    }
   }
 
   TEST_CASE("ooxml: a docx OLE object becomes a VML picture (w:pict) showing its preview") {

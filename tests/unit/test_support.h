@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 #include <zip.h>
+#include <zlib.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -85,6 +86,29 @@ inline std::string buildZip(const std::vector<ZipMember>& members) {
   zip_source_free(src);
   zip_error_fini(&err);
   return out;
+}
+
+/// `text` as a raw deflate stream (no zlib header, as in a zip entry), written by zlib at `level`:
+/// a compressor other than the one the writer under test uses.
+inline std::string rawDeflate(const std::string& text, int level = 9) {
+  z_stream zs{};
+  REQUIRE(deflateInit2(&zs, level, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+  std::string packed(deflateBound(&zs, static_cast<uLong>(text.size())), '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  zs.avail_in = static_cast<uInt>(text.size());
+  zs.next_out = reinterpret_cast<Bytef*>(packed.data());
+  zs.avail_out = static_cast<uInt>(packed.size());
+  const int rc = deflate(&zs, Z_FINISH);
+  packed.resize(zs.total_out);
+  deflateEnd(&zs);
+  REQUIRE(rc == Z_STREAM_END);
+  return packed;
+}
+
+/// CRC-32 of `s`, by zlib.
+inline std::uint32_t crcOf(std::string_view s) {
+  return static_cast<std::uint32_t>(
+      crc32(0, reinterpret_cast<const Bytef*>(s.data()), static_cast<uInt>(s.size())));
 }
 
 /// A whole file (test inputs only).

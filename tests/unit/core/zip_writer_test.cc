@@ -4,13 +4,16 @@
 
 #include <doctest/doctest.h>
 #include <zip.h>
-#include <zlib.h>
 
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "unit/test_support.h"
+
 using mugai::core::ZipWriter;
+using mugai::testing::crcOf;
+using mugai::testing::rawDeflate;
 
 namespace {
 
@@ -101,8 +104,7 @@ TEST_SUITE("core/zip_writer") {
     CHECK(e[4].data == xml);
     CHECK(e[4].method == ZIP_CM_STORE);
     for (const auto& x : e) {
-      CHECK(x.crc == crc32(0, reinterpret_cast<const Bytef*>(x.data.data()),
-                           static_cast<uInt>(x.data.size())));
+      CHECK(x.crc == crcOf(x.data));
     }
   }
 
@@ -125,20 +127,10 @@ TEST_SUITE("core/zip_writer") {
   }
 
   TEST_CASE("compressed data is copied as given") {
-    // Deflate a text with zlib (a different compressor), then hand the raw stream over.
+    // Deflated by zlib (a different compressor), then handed over as a raw stream.
     const std::string text = repeated(10000);
-    z_stream zs{};
-    REQUIRE(deflateInit2(&zs, 9, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-    std::string packed(deflateBound(&zs, text.size()), '\0');
-    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-    zs.avail_in = static_cast<uInt>(text.size());
-    zs.next_out = reinterpret_cast<Bytef*>(packed.data());
-    zs.avail_out = static_cast<uInt>(packed.size());
-    REQUIRE(deflate(&zs, Z_FINISH) == Z_STREAM_END);
-    packed.resize(zs.total_out);
-    deflateEnd(&zs);
-    const auto crc = static_cast<std::uint32_t>(
-        crc32(0, reinterpret_cast<const Bytef*>(text.data()), static_cast<uInt>(text.size())));
+    const std::string packed = rawDeflate(text);
+    const std::uint32_t crc = crcOf(text);
     ZipWriter w;
     w.addCompressed("a.xml", 8, packed, crc, text.size());
     w.addCompressed("b.bin", 0, "stored", 0x5643F90Bu, 6);  // CRC-32 of "stored"
