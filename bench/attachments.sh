@@ -7,7 +7,8 @@
 # Files: the Office, PDF and zip attachments of fixtures/corpus, plus every docx/docm/xlsx/xlsm/
 # pptx/pptm/pdf/zip under ../shared/corpus/third-party when it exists (except the zip bomb and
 # files the rebuilders refuse, which are reported in the "rebuilt" column).
-# Environment: BUILD_DIR (default build/), CPU (core to pin to, default 0).
+# Environment: BUILD_DIR (default build/), CPU (core to pin to, default 0),
+# ATTACHMENT_BENCH_ONLY=mugai or naive (time one side only, e.g. under perf record; no ratio).
 set -euo pipefail
 REPS=${1:-20}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
