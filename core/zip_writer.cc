@@ -85,32 +85,27 @@ void ZipWriter::put(std::string_view name, std::uint16_t method, std::string_vie
   const std::uint16_t flags = ascii(name) ? 0 : kFlagUtf8;
   const std::uint16_t needed = method == 8 ? kVersion : 10;
   out_.reserve(out_.size() + 30 + name.size() + packed.size());
+  const auto shared = [&](std::string& s) {
+    // From "version needed" to "extra field length": the same in both headers.
+    le16(s, needed);
+    le16(s, flags);
+    le16(s, method);
+    le16(s, kDosTime);
+    le16(s, kDosDate);
+    le32(s, crc);
+    le32(s, packed.size());
+    le32(s, usize);
+    le16(s, static_cast<std::uint32_t>(name.size()));
+    le16(s, 0);  // extra field length
+  };
   out_ += "PK\x03\x04";
-  le16(out_, needed);
-  le16(out_, flags);
-  le16(out_, method);
-  le16(out_, kDosTime);
-  le16(out_, kDosDate);
-  le32(out_, crc);
-  le32(out_, packed.size());
-  le32(out_, usize);
-  le16(out_, static_cast<std::uint32_t>(name.size()));
-  le16(out_, 0);  // extra field length
+  shared(out_);
   out_ += name;
   out_ += packed;
 
   central_ += "PK\x01\x02";
-  le16(central_, kVersion);
-  le16(central_, needed);
-  le16(central_, flags);
-  le16(central_, method);
-  le16(central_, kDosTime);
-  le16(central_, kDosDate);
-  le32(central_, crc);
-  le32(central_, packed.size());
-  le32(central_, usize);
-  le16(central_, static_cast<std::uint32_t>(name.size()));
-  le16(central_, 0);  // extra field length
+  le16(central_, kVersion);  // made by
+  shared(central_);
   le16(central_, 0);  // comment length
   le16(central_, 0);  // disk number
   le16(central_, 0);  // internal attributes
