@@ -12,12 +12,13 @@ std::string_view view(const xmlChar* s) {
   return s == nullptr ? std::string_view() : std::string_view(reinterpret_cast<const char*>(s));
 }
 
-void escape(std::string& out, std::string_view s, bool attribute) {
+// `amp`: whether '&' is escaped (always, but in a namespace URI: see namespaceUri).
+void escape(std::string& out, std::string_view s, bool attribute, bool amp = true) {
   std::size_t run = 0;
   for (std::size_t i = 0; i < s.size(); ++i) {
     std::string_view r;
     switch (s[i]) {
-      case '&': r = "&amp;"; break;
+      case '&': if (amp) r = "&amp;"; break;
       case '<': r = "&lt;"; break;
       case '>': r = "&gt;"; break;
       case '\r': r = "&#13;"; break;
@@ -32,6 +33,17 @@ void escape(std::string& out, std::string_view s, bool attribute) {
     run = i + 1;
   }
   out.append(s.substr(run));
+}
+
+// A namespace URI as libxml2 keeps it: without entity substitution, an '&' in the declaration
+// is stored as the character reference "&#38;" itself (unlike attribute values, which the tree
+// holds decoded). So '&' is written as it is, and must be the start of that reference; the
+// other characters are escaped as in an attribute value.
+void namespaceUri(std::string& out, std::string_view href) {
+  for (std::size_t i = href.find('&'); i != std::string_view::npos; i = href.find('&', i + 1)) {
+    if (href.substr(i, 5) != "&#38;") throw std::invalid_argument("namespace URI");
+  }
+  escape(out, href, true, false);
 }
 
 void qualifiedName(std::string& out, const xmlNs* ns, const xmlChar* name) {
@@ -52,7 +64,7 @@ void openTag(std::string& out, const xmlNode* n) {
       out.append(view(d->prefix));
     }
     out.append("=\"");
-    escape(out, view(d->href), true);
+    namespaceUri(out, view(d->href));
     out.push_back('"');
   }
   for (const xmlAttr* a = n->properties; a != nullptr; a = a->next) {

@@ -5,7 +5,9 @@
 // declarations in tree order, the same escaping, `<a/>` for an empty element — at a fraction of
 // its cost, into one string. Two differences of layout, both Office's: CRLF after the XML
 // declaration, and no newline after the root element. A part Office wrote therefore usually
-// comes out byte for byte as it went in.
+// comes out byte for byte as it went in. One difference of markup: '<', '>', '"' and whitespace
+// in a namespace URI are escaped as in an attribute value, where libxml2 writes them as they are
+// (ill-formed XML for a '<').
 #pragma once
 
 #include <libxml/tree.h>
