@@ -185,7 +185,11 @@ class RelayCore : public MessageSink {
       : startup_(config),
         settings_(std::make_shared<const Settings>(
             Settings{std::move(config), std::move(policy), {}})),
-        spool_(startup_.spoolDir) {}
+        spool_(startup_.spoolDir),
+        dataBudget_(startup_.maxBufferedBytes) {}
+
+  /// Message data all sessions hold in memory together (relay.max_buffered_bytes).
+  DataBudget& dataBudget() { return dataBudget_; }
 
   std::shared_ptr<const Settings> snapshot() {
     std::lock_guard<std::mutex> lock(settingsMutex_);
@@ -276,6 +280,7 @@ class RelayCore : public MessageSink {
   std::mutex settingsMutex_;
   std::shared_ptr<const Settings> settings_;
   Spool spool_;
+  DataBudget dataBudget_;
   WorkQueue<std::string> incoming_;
   WorkQueue<ReadyItem> ready_;
   std::mutex claimedMutex_;
@@ -363,7 +368,7 @@ class SmtpConnection : public Poco::Net::TCPServerConnection {
              const Settings& settings) {
     // Becomes the TLS socket after STARTTLS; both share the one file descriptor.
     Poco::Net::StreamSocket sock = plain;
-    Session session(settings.config.session, core_, client);
+    Session session(settings.config.session, core_, client, {}, &core_.dataBudget());
     if (!sendAll(sock, session.greet())) return;
     // Poll in short slices so that a stopping relay can say 421 to idle clients; the slices
     // add up to the command or data timeout.

@@ -29,6 +29,18 @@ bool isDomainName(std::string_view d) {
          });
 }
 
+// One message of the largest size must always fit in the sessions' memory budget: its buffer
+// grows by doubling, so the old and the new buffer exist together for a moment.
+void checkBufferedBytes(const RelayConfig& config, std::string_view source) {
+  const std::uint64_t need = 2 * config.session.limits.maxMessageBytes;
+  if (config.maxBufferedBytes < need) {
+    throw core::ConfigError(std::string(source) + ": relay.max_buffered_bytes (" +
+                            std::to_string(config.maxBufferedBytes) +
+                            ") must be at least twice limit.max_message_bytes (" +
+                            std::to_string(need) + " or more)");
+  }
+}
+
 }  // namespace
 
 std::string NextHop::text() const {
@@ -118,6 +130,8 @@ void loadConfigText(std::string_view text, std::string_view source, RelayConfig&
       ok = parseCount(v, config.maxConnections, 100000);
     } else if (name == "max_connections_per_client") {
       ok = parseCount(v, config.maxConnectionsPerClient, 100000);
+    } else if (name == "max_buffered_bytes") {
+      ok = parseCount(v, config.maxBufferedBytes, 1ull << 40);
     } else if (name == "max_recipients") {
       ok = parseCount(v, limits.maxRecipients, 100000);
     } else if (name == "max_errors") {
@@ -175,6 +189,7 @@ void loadConfigText(std::string_view text, std::string_view source, RelayConfig&
   // The session enforces the pipeline's size limits at the door.
   config.session.limits.maxMessageBytes = policy.limits.maxMessageBytes;
   config.session.limits.maxHeaderBytes = static_cast<std::size_t>(policy.limits.maxHeaderBytes);
+  checkBufferedBytes(config, source);
 }
 
 void loadConfigFile(const std::string& path, RelayConfig& config, core::Policy& policy) {

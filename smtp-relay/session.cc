@@ -164,11 +164,52 @@ std::string rfc5322Now() {
 
 }  // namespace
 
+bool DataBudget::take(std::uint64_t n) {
+  std::uint64_t used = used_.load(std::memory_order_relaxed);
+  do {
+    if (n > capacity_ || used > capacity_ - n) return false;
+  } while (!used_.compare_exchange_weak(used, used + n, std::memory_order_relaxed));
+  return true;
+}
+
 Session::Session(const SessionConfig& config, MessageSink& sink, std::string client,
-                 std::function<std::string()> clock)
-    : config_(config), sink_(sink), clock_(std::move(clock)) {
+                 std::function<std::string()> clock, DataBudget* budget)
+    : config_(config), sink_(sink), clock_(std::move(clock)), budget_(budget) {
   envelope_.client = std::move(client);
   if (!clock_) clock_ = rfc5322Now;
+}
+
+Session::~Session() { releaseMessage(); }
+
+// Makes room in message_ for `more` bytes, growing its buffer geometrically and accounting the
+// whole buffer (not just the bytes used) against the shared budget, the old buffer too while
+// both exist. False when the budget has no room: the caller drops the message and refuses it at
+// its end.
+bool Session::reserveMessage(std::size_t more) {
+  const std::size_t need = message_.size() + more;
+  if (need <= message_.capacity()) return true;
+  const std::size_t grown = std::max<std::size_t>({need, message_.capacity() * 2, 16384});
+  const auto capped = static_cast<std::size_t>(
+      std::min<std::uint64_t>(grown, config_.limits.maxMessageBytes + 4096));
+  const std::size_t capacity = std::max(capped, need);
+  if (budget_ != nullptr && !budget_->take(capacity)) return false;
+  // A fresh string reserves exactly `capacity` (growing one in place may round up further).
+  std::string bigger;
+  bigger.reserve(capacity);
+  bigger.append(message_);
+  message_.swap(bigger);
+  if (budget_ != nullptr) {
+    budget_->give(reserved_);
+    reserved_ = capacity;
+  }
+  return true;
+}
+
+void Session::releaseMessage() {
+  message_.clear();
+  message_.shrink_to_fit();
+  if (budget_ != nullptr && reserved_ > 0) budget_->give(reserved_);
+  reserved_ = 0;
 }
 
 std::string Session::greet() {
@@ -446,7 +487,12 @@ void Session::cmdData(std::string_view arg, std::string& out) {
   if (!arg.empty()) return reply(out, Status::SyntaxError, "Syntax: DATA");
   if (state_ != State::Mail) return reply(out, Status::BadSequence, "Need MAIL command");
   if (envelope_.recipients.empty()) return reply(out, Status::NoValidRecipients);
-  message_.clear();
+  releaseMessage();
+  // The Received field goes first, stamped when the data starts (as Postfix stamps the time the
+  // message arrives): the message is then handed to the sink without another copy.
+  const std::string received = receivedField();
+  overBudget_ = !reserveMessage(received.size());
+  if (!overBudget_) message_ = received;
   dataBytes_ = 0;
   headerBytes_ = 0;
   hops_ = 0;
@@ -471,7 +517,7 @@ std::size_t Session::consumeData(std::size_t pos, std::string& out) {
         const std::string_view part(in_.data() + pos, take);
         if (part.find('\r') != std::string_view::npos) bare_ = true;
         lineTooLong_ = true;
-        message_.clear();
+        releaseMessage();
         partialLine_ += take;
         dataBytes_ += take;
         if (dataBytes_ > limits.maxMessageBytes) tooBig_ = true;
@@ -514,8 +560,12 @@ void Session::onDataLine(std::string_view content, bool crlf, std::string& out) 
       if (startsWithNoCase(content, "Received:")) ++hops_;
     }
   }
-  if (bare_ || tooBig_ || headerTooBig_ || lineTooLong_) {
-    message_.clear();  // refused at the end: keep nothing
+  if (!bare_ && !tooBig_ && !headerTooBig_ && !lineTooLong_ && !overBudget_ &&
+      !reserveMessage(content.size() + 2)) {
+    overBudget_ = true;
+  }
+  if (bare_ || tooBig_ || headerTooBig_ || lineTooLong_ || overBudget_) {
+    releaseMessage();  // refused at the end: keep nothing
     return;
   }
   message_.append(content);
@@ -530,15 +580,14 @@ void Session::finishData(std::string& out) {
   else if (headerTooBig_) refusal = Status::HeaderTooBig;
   else if (lineTooLong_) refusal = Status::DataLineTooLong;
   else if (hops_ > config_.limits.maxHops) refusal = Status::HopCountExceeded;
+  else if (overBudget_) refusal = Status::SpoolFull;  // 452 4.3.1: memory, this time
   if (refusal != Status::Queued) {
     resetTransaction();
     return reply(out, refusal);
   }
-  std::string message = receivedField();
-  message += message_;
   CommitResult result;
   try {
-    result = sink_.commit(envelope_, message);
+    result = sink_.commit(envelope_, message_);
   } catch (...) {
     result = CommitResult{Status::SpoolIoError, {}};  // never a 250 for what was not stored
   }
@@ -553,8 +602,8 @@ void Session::finishData(std::string& out) {
 void Session::resetTransaction() {
   envelope_.sender.clear();
   envelope_.recipients.clear();
-  message_.clear();
-  message_.shrink_to_fit();
+  releaseMessage();
+  overBudget_ = false;
   if (state_ == State::Mail || state_ == State::Data) state_ = State::Ready;
 }
 

@@ -18,9 +18,13 @@
 //     over from the greeting state (RFC 3207 4.2: the client must EHLO again);
 //   - every limit (command and data line length, message and header size, recipients, hops,
 //     errors) with its RFC reply.
-// Memory is bounded by the command line limit plus the message size limit.
+// Memory: a session holds at most the command line limit plus the message size limit, and the
+// message data of all sessions together is bounded by a shared DataBudget (relay.
+// max_buffered_bytes): a message that does not fit is read to its end and refused with 452 4.3.1,
+// so the client tries again later.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -58,6 +62,24 @@ class MessageSink {
   virtual CommitResult commit(const Envelope& envelope, std::string_view message) = 0;
 };
 
+/// Bytes of message data that all sessions together may hold in memory. Thread-safe.
+class DataBudget {
+ public:
+  explicit DataBudget(std::uint64_t capacity) : capacity_(capacity) {}
+  DataBudget(const DataBudget&) = delete;
+  DataBudget& operator=(const DataBudget&) = delete;
+  /// Takes `n` bytes, or nothing and false when that would exceed the capacity.
+  bool take(std::uint64_t n);
+  /// Gives back bytes taken before.
+  void give(std::uint64_t n) { used_.fetch_sub(n, std::memory_order_relaxed); }
+  std::uint64_t used() const { return used_.load(std::memory_order_relaxed); }
+  std::uint64_t capacity() const { return capacity_; }
+
+ private:
+  const std::uint64_t capacity_;
+  std::atomic<std::uint64_t> used_{0};
+};
+
 struct SessionLimits {
   std::size_t maxCommandLine = 2048;         ///< octets of a command line, CRLF included
   std::size_t maxDataLine = 65536;           ///< octets of a message line, CRLF excluded
@@ -81,9 +103,14 @@ struct SessionConfig {
 class Session {
  public:
   /// `clock` returns the RFC 5322 date for the Received field (injectable for tests); empty means
-  /// the current time. The config and sink must outlive the session.
+  /// the current time. `budget`, shared by all sessions, bounds the message data they hold
+  /// together; null means no bound beyond each session's own limits. The config, sink and
+  /// budget must outlive the session.
   Session(const SessionConfig& config, MessageSink& sink, std::string client,
-          std::function<std::string()> clock = {});
+          std::function<std::string()> clock = {}, DataBudget* budget = nullptr);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
 
   /// The greeting. Input fed before this call is an early talker: refused with 554 and closed.
   std::string greet();
@@ -120,6 +147,8 @@ class Session {
   void finishData(std::string& out);
   void reply(std::string& out, Status status, std::string_view detail = {});
   void resetTransaction();
+  bool reserveMessage(std::size_t more);
+  void releaseMessage();
   std::string receivedField() const;
 
   void cmdHelo(std::string_view arg, bool extended, std::string& out);
@@ -131,6 +160,7 @@ class Session {
   const SessionConfig& config_;
   MessageSink& sink_;
   std::function<std::string()> clock_;
+  DataBudget* budget_;
   State state_ = State::Connected;
   std::string in_;            // unconsumed input
   bool discardLine_ = false;  // skipping the rest of an overlong command line
@@ -140,8 +170,10 @@ class Session {
   std::size_t queued_ = 0;
   Envelope envelope_;
 
-  // The message being read.
+  // The message being read: the Received field, then the data as it arrives.
   std::string message_;
+  std::uint64_t reserved_ = 0;  // bytes of budget_ held for message_'s buffer
+  bool overBudget_ = false;     // budget_ could not hold the message: 452 at its end
   std::uint64_t dataBytes_ = 0;
   std::size_t headerBytes_ = 0;
   std::size_t hops_ = 0;

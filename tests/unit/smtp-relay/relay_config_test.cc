@@ -66,6 +66,23 @@ TEST_SUITE("smtp-relay config") {
           std::string::npos);
   }
 
+  TEST_CASE("relay config: the sessions' memory budget holds twice the largest message") {
+    RelayConfig c;
+    core::Policy p;
+    loadConfigText("relay.max_buffered_bytes = 2000\nlimit.max_message_bytes = 1000\n", "r.conf",
+                   c, p);
+    CHECK(c.maxBufferedBytes == 2000);
+    CHECK(RelayConfig{}.maxBufferedBytes == 512ull << 20);
+    CHECK(errorOf("relay.max_buffered_bytes = 1999\nlimit.max_message_bytes = 1000\n") ==
+          "r.conf: relay.max_buffered_bytes (1999) must be at least twice "
+          "limit.max_message_bytes (2000 or more)");
+    // The default budget (512 MiB) is too small for a 300 MiB message limit: said, not ignored.
+    CHECK(errorOf("limit.max_message_bytes = 314572800\n").find("relay.max_buffered_bytes") !=
+          std::string::npos);
+    CHECK(errorOf("relay.max_buffered_bytes = 0\n") ==
+          "r.conf:1: bad value for 'relay.max_buffered_bytes'");
+  }
+
   TEST_CASE("relay config: STARTTLS is offered only with both a certificate and a key") {
     RelayConfig c;
     core::Policy p;

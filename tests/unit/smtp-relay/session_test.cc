@@ -2,7 +2,10 @@
 // command and limit, the SMTP smuggling variants, dot-unstuffing, and pipelining rules.
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <cstdint>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -57,6 +60,15 @@ int lastCode(const std::string& replies) {
   const auto c = codes(replies);
   REQUIRE(!c.empty());
   return c.back();
+}
+
+// Takes a fresh session past the greeting, EHLO, MAIL and RCPT into DATA, one command at a time.
+void intoData(Session& s, bool greet = true) {
+  if (greet) REQUIRE(lastCode(s.greet()) == 220);
+  for (const char* line : {"EHLO c", "MAIL FROM:<a@b.test>", "RCPT TO:<u@example.jp>", "DATA"}) {
+    CAPTURE(line);
+    REQUIRE(lastCode(s.feed(std::string(line) + "\r\n")) < 400);
+  }
 }
 
 // Tag: construct a Dialog already in DATA.
@@ -219,6 +231,98 @@ TEST_SUITE("smtp-relay session") {
       CHECK(d.sink.messages.empty());
       CHECK(d.cmd("NOOP") == 250);  // the session goes on
     }
+  }
+
+  TEST_CASE("session: messages beyond the shared memory budget get 452 4.3.1 at their end") {
+    SessionConfig c = testConfig();
+    c.limits.maxMessageBytes = 100000;
+    DataBudget budget(200000);
+    FakeSink sink;
+    Session a(c, sink, "192.0.2.1", fixedClock, &budget);
+    Session b(c, sink, "192.0.2.2", fixedClock, &budget);
+    intoData(a);
+    intoData(b);
+    const std::string line = std::string(998, 'x') + "\r\n";
+    std::string big;
+    for (int i = 0; i < 90; ++i) big += line;  // 90 000 octets
+    // A holds 90 000 octets mid-DATA; its buffer (grown by doubling) takes most of the budget.
+    CHECK(a.feed(big).empty());
+    CHECK(budget.used() >= 90000);
+    CHECK(budget.used() <= 200000);
+    // B's message does not fit beside it: read to the end, refused with a temporary error.
+    const std::string refused = b.feed(big + ".\r\n");
+    CHECK(refused.find("452 4.3.1") == 0);
+    CHECK(sink.messages.empty());
+    // A's message is taken whole, and its memory given back.
+    CHECK(lastCode(a.feed(".\r\n")) == 250);
+    REQUIRE(sink.messages.size() == 1);
+    CHECK(sink.messages[0].size() > 90000);
+    CHECK(budget.used() == 0);
+    // B tries again and now fits.
+    REQUIRE(lastCode(b.feed("RSET\r\n")) == 250);
+    intoData(b, false);
+    CHECK(lastCode(b.feed(big + ".\r\n")) == 250);
+    CHECK(sink.messages.size() == 2);
+    CHECK(budget.used() == 0);
+  }
+
+  TEST_CASE("session: the budget is given back on refusal, RSET, shutdown and destruction") {
+    SessionConfig c = testConfig();
+    c.limits.maxMessageBytes = 1000;
+    DataBudget budget(1u << 20);
+    {
+      FakeSink sink;
+      Session s(c, sink, "192.0.2.3", fixedClock, &budget);
+      intoData(s);
+      CHECK(s.feed("Subject: x\r\n\r\nbody\r\n").empty());
+      CHECK(budget.used() > 0);
+      // Too big: refused at the end, nothing held.
+      CHECK(s.feed(std::string(2000, 'y') + "\r\n.\r\n").find("552") == 0);
+      CHECK(budget.used() == 0);
+      REQUIRE(lastCode(s.feed("RSET\r\n")) == 250);
+      intoData(s, false);
+      CHECK(s.feed("a line\r\n").empty());
+      CHECK(budget.used() > 0);
+      REQUIRE(lastCode(s.feed(".\r\nRSET\r\n")) == 250);
+      CHECK(budget.used() == 0);
+      intoData(s, false);
+      CHECK(s.feed("partial line\r\n").empty());
+      CHECK(budget.used() > 0);
+      CHECK(lastCode(s.shutdown()) == 421);
+    }
+    CHECK(budget.used() == 0);  // the session ended mid-DATA: its buffer is given back
+    // A budget smaller than one line refuses at the first line, and takes nothing.
+    DataBudget tiny(10);
+    FakeSink sink;
+    Session s(c, sink, "192.0.2.4", fixedClock, &tiny);
+    intoData(s);
+    CHECK(s.feed("Subject: x\r\n\r\n.\r\n").find("452 4.3.1") == 0);
+    CHECK(tiny.used() == 0);
+    CHECK(sink.messages.empty());
+  }
+
+  TEST_CASE("budget: takes up to its capacity, never more, from many threads") {
+    DataBudget b(1000);
+    CHECK(b.take(600));
+    CHECK_FALSE(b.take(401));
+    CHECK(b.take(400));
+    CHECK_FALSE(b.take(1));
+    b.give(1000);
+    CHECK(b.used() == 0);
+    CHECK_FALSE(b.take(UINT64_MAX));
+    DataBudget shared(100000);
+    std::vector<std::thread> threads;
+    std::atomic<int> taken{0};
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&] {
+        for (int i = 0; i < 50000; ++i) {
+          if (shared.take(7)) taken.fetch_add(1);
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    CHECK(taken.load() == 100000 / 7);
+    CHECK(shared.used() == static_cast<std::uint64_t>(taken.load()) * 7);
   }
 
   TEST_CASE("session: a RCPT beyond the recipient limit gets 452 4.5.3, the others are kept") {
