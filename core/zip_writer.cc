@@ -37,7 +37,7 @@ bool ascii(std::string_view s) {
 
 }  // namespace
 
-ZipWriter::ZipWriter(int level) : level_(level) {}
+ZipWriter::ZipWriter(int level, bool unixModes) : level_(level), unixModes_(unixModes) {}
 
 ZipWriter::~ZipWriter() {
   if (compressor_ != nullptr) libdeflate_free_compressor(compressor_);
@@ -104,12 +104,16 @@ void ZipWriter::put(std::string_view name, std::uint16_t method, std::string_vie
   out_ += packed;
 
   central_ += "PK\x01\x02";
-  le16(central_, kVersion);  // made by
+  // Made by: the host (0 MS-DOS, 3 Unix) in the high byte, which says how to read the external
+  // attributes: Unix mode in their high 16 bits, with the MS-DOS folder bit (0x10) for folders.
+  const bool folder = name.back() == '/';
+  const std::uint32_t unixMode = folder ? 040755u : 0100644u;
+  le16(central_, unixModes_ ? (3u << 8) | kVersion : kVersion);
   shared(central_);
   le16(central_, 0);  // comment length
   le16(central_, 0);  // disk number
   le16(central_, 0);  // internal attributes
-  le32(central_, 0);  // external attributes
+  le32(central_, (unixModes_ ? unixMode << 16 : 0) | (folder ? 0x10u : 0u));
   le32(central_, offset);
   central_ += name;
   ++count_;

@@ -3,6 +3,9 @@
 // Only what a rebuilt archive needs: stored or deflated entries (deflate by libdeflate, one
 // compressor reused for every entry), one fixed timestamp so that the output is byte-identical
 // run after run, the UTF-8 name flag on non-ASCII names, no extra fields, no comments, no Zip64.
+// A name ending in '/' is a folder (add it with empty data). With `unixModes`, entries carry
+// Unix permissions (files 0644, folders 0755), so that unzip on Linux restores sane modes;
+// otherwise they are written as from MS-DOS, as Office writes its packages.
 // An entry can also be added from compressed data the caller has already verified (its method,
 // CRC-32 and sizes): it is copied, not recompressed.
 #pragma once
@@ -18,7 +21,7 @@ namespace mugai::core {
 class ZipWriter {
  public:
   /// `level`: libdeflate's compression level for deflated entries (1 fastest … 12).
-  explicit ZipWriter(int level = 1);
+  explicit ZipWriter(int level = 1, bool unixModes = false);
   ~ZipWriter();
   ZipWriter(const ZipWriter&) = delete;
   ZipWriter& operator=(const ZipWriter&) = delete;
@@ -46,6 +49,7 @@ class ZipWriter {
 
   libdeflate_compressor* compressor_ = nullptr;
   int level_;
+  bool unixModes_;
   std::string out_;       // local headers and data
   std::string central_;   // central directory records
   std::string scratch_;   // deflate output, reused

@@ -12,6 +12,7 @@
 #include <exception>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -19,6 +20,7 @@
 
 #include "core/charset.h"
 #include "core/sniff.h"
+#include "core/zip_writer.h"
 
 namespace mugai::sanitizers::zip {
 namespace {
@@ -56,12 +58,9 @@ constexpr std::size_t kMaxNameBytes = 1024;
 // Members are read in pieces of this size, so that a limit is noticed at most one piece late.
 constexpr std::size_t kChunk = 64 * 1024;
 // Fast deflate: the gateway's time matters more than a few percent of size.
-constexpr std::uint32_t kDeflateLevel = 1;
+constexpr int kDeflateLevel = 1;
 // " (2)" … " (N)" are tried when a renamed member clashes with another name.
 constexpr int kMaxRenameTries = 64;
-// What libzip writes for an archive without entries is nothing at all; a valid empty zip is
-// just an end record.
-constexpr std::string_view kEmptyZip("PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 22);
 
 // ---- Refusals ---------------------------------------------------------------------------------
 
@@ -912,80 +911,20 @@ bool alreadyCompressed(std::string_view type) {
          type == "application/zip" || type.find("openxmlformats") != std::string_view::npos;
 }
 
-// Writes the new archive into memory. Returns nullopt when libzip fails.
+// Writes the new archive into memory (core/zip_writer: libdeflate, one compressor for every
+// entry, Unix modes 0644/0755). Returns nullopt, with `error` set, when it cannot be written.
 std::optional<std::string> writeArchive(const std::vector<OutEntry>& entries, std::string& error) {
-  if (entries.empty()) return std::string(kEmptyZip);
-  zip_error_t err;
-  zip_error_init(&err);
-  SourceCloser src{zip_source_buffer_create(nullptr, 0, 0, &err)};
-  if (src.src == nullptr) {
-    error = libzipError(&err);
-    zip_error_fini(&err);
-    return std::nullopt;
-  }
-  ZipCloser out{zip_open_from_source(src.src, ZIP_TRUNCATE, &err)};
-  if (out.za == nullptr) {
-    error = libzipError(&err);
-    zip_error_fini(&err);
-    return std::nullopt;
-  }
-  zip_error_fini(&err);
-  // zip_close() releases the archive's reference to the source; keep ours to read the result.
-  zip_source_keep(src.src);
-  for (const OutEntry& o : entries) {
-    const bool dir = !o.path.empty() && o.path.back() == '/';
-    zip_int64_t idx = -1;
-    if (dir) {
-      idx = zip_dir_add(out.za, o.path.c_str(), ZIP_FL_ENC_UTF_8);
-    } else {
-      zip_source_t* data = zip_source_buffer(out.za, o.bytes.data(), o.bytes.size(), 0);
-      if (data == nullptr) {
-        error = zip_strerror(out.za);
-        return std::nullopt;
-      }
-      idx = zip_file_add(out.za, o.path.c_str(), data, ZIP_FL_ENC_UTF_8);
-      if (idx < 0) zip_source_free(data);
+  try {
+    core::ZipWriter zip(kDeflateLevel, true);
+    for (const OutEntry& o : entries) {
+      const bool dir = !o.path.empty() && o.path.back() == '/';
+      zip.add(o.path, dir ? std::string_view() : std::string_view(o.bytes), !dir && !o.store);
     }
-    if (idx < 0) {
-      error = zip_strerror(out.za);
-      return std::nullopt;
-    }
-    const auto i = static_cast<zip_uint64_t>(idx);
-    const std::uint32_t attributes = dir ? ((040755u << 16) | 0x10u) : (0100644u << 16);
-    const bool store = dir || o.store;
-    if (zip_set_file_compression(out.za, i, store ? ZIP_CM_STORE : ZIP_CM_DEFLATE,
-                                 store ? 0 : kDeflateLevel) != 0 ||
-        zip_file_set_dostime(out.za, i, kDosTime, kDosDate, 0) != 0 ||
-        zip_file_set_external_attributes(out.za, i, 0, ZIP_OPSYS_UNIX, attributes) != 0) {
-      error = zip_strerror(out.za);
-      return std::nullopt;
-    }
-  }
-  if (zip_close(out.za) != 0) {
-    error = zip_strerror(out.za);
+    return zip.finish();
+  } catch (const std::length_error& e) {
+    error = e.what();
     return std::nullopt;
   }
-  out.za = nullptr;
-  zip_stat_t st;
-  zip_stat_init(&st);
-  if (zip_source_stat(src.src, &st) != 0 || (st.valid & ZIP_STAT_SIZE) == 0 ||
-      zip_source_open(src.src) != 0) {
-    error = "cannot read the written archive back";
-    return std::nullopt;
-  }
-  std::string bytes(static_cast<std::size_t>(st.size), '\0');
-  std::size_t got = 0;
-  while (got < bytes.size()) {
-    const zip_int64_t n = zip_source_read(src.src, bytes.data() + got, bytes.size() - got);
-    if (n <= 0) break;
-    got += static_cast<std::size_t>(n);
-  }
-  zip_source_close(src.src);
-  if (got != bytes.size()) {
-    error = "short read of the written archive";
-    return std::nullopt;
-  }
-  return bytes;
 }
 
 // ---- The sanitizer ------------------------------------------------------------------------------

@@ -7,6 +7,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "unit/test_support.h"
@@ -161,6 +162,42 @@ TEST_SUITE("core/zip_writer") {
     CHECK_THROWS_AS(w.add(std::string(0xFFFF, 'a'), "x", false), std::length_error);
     w.add(std::string(0xFFFE, 'a'), "x", false);  // the longest name that fits
     CHECK(readBack(w.finish()).size() == 1);
+  }
+
+  TEST_CASE("Unix modes on request: files 0644, folders 0755; MS-DOS otherwise") {
+    const auto modes = [](const std::string& z) {
+      zip_error_t err;
+      zip_error_init(&err);
+      zip_source_t* src = zip_source_buffer_create(z.data(), z.size(), 0, &err);
+      zip_t* za = zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &err);
+      REQUIRE(za != nullptr);
+      std::vector<std::pair<int, std::uint32_t>> out;
+      for (zip_uint64_t i = 0; i < static_cast<zip_uint64_t>(zip_get_num_entries(za, 0)); ++i) {
+        zip_uint8_t opsys = 0;
+        zip_uint32_t attributes = 0;
+        REQUIRE(zip_file_get_external_attributes(za, i, 0, &opsys, &attributes) == 0);
+        out.emplace_back(opsys, attributes);
+      }
+      zip_discard(za);
+      zip_error_fini(&err);
+      return out;
+    };
+    ZipWriter unixStyle(1, true);
+    unixStyle.add("folder/", "", false);
+    unixStyle.add("folder/a.txt", "text", true);
+    const auto u = modes(unixStyle.finish());
+    REQUIRE(u.size() == 2);
+    CHECK(u[0].first == ZIP_OPSYS_UNIX);
+    CHECK((u[0].second >> 16) == 040755u);
+    CHECK((u[0].second & 0x10u) != 0);  // the MS-DOS folder bit too
+    CHECK(u[1].first == ZIP_OPSYS_UNIX);
+    CHECK((u[1].second >> 16) == 0100644u);
+    ZipWriter dosStyle;
+    dosStyle.add("a.xml", "<a/>", true);
+    const auto d = modes(dosStyle.finish());
+    REQUIRE(d.size() == 1);
+    CHECK(d[0].first == ZIP_OPSYS_DOS);
+    CHECK(d[0].second == 0);
   }
 
   TEST_CASE("an empty archive is a valid one") {
