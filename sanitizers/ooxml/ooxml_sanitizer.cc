@@ -1457,6 +1457,7 @@ void Rebuilder::clean(Part& p) {
   std::vector<xmlAttr*> removeAttrs;
   std::vector<xmlNode*> unwrap;
   std::vector<xmlNode*> wordObjects;  // w:object holding a VML preview: becomes a w:pict
+  std::vector<xmlNode*> otherObjects;  // any other w:object: its w:drawing takes its place
   auto mark = [&](xmlNode* n) {
     if (removeSet.insert(n).second) removeNodes.push_back(n);
   };
@@ -1516,11 +1517,13 @@ void Rebuilder::clean(Part& p) {
         removeAttrs.push_back(a);
       }
     }
-    if (!removed && family_ == Family::Word && name == "object" && childNamed(n, "shape")) {
-      wordObjects.push_back(n);
+    if (!removed && family_ == Family::Word && name == "object") {
+      (childNamed(n, "shape") != nullptr ? wordObjects : otherObjects).push_back(n);
     }
     if (!removed) {
-      if (name == "OLEObject" || name == "oleObjects") {
+      // w:objectEmbed and w:objectLink: the DrawingML form of a Word OLE object (ISO 29500).
+      if (name == "OLEObject" || name == "oleObjects" ||
+          (family_ == Family::Word && (name == "objectEmbed" || name == "objectLink"))) {
         remove(n, "ooxml.ole_removed");
       } else if (name == "oleObj") {
         remove(ancestorNamed(n, "graphicFrame"), "ooxml.ole_removed");
@@ -1668,6 +1671,22 @@ void Rebuilder::clean(Part& p) {
         a = next;
       }
     }
+  }
+  // A w:object in its DrawingML form has lost its w:objectEmbed or w:objectLink (or w:control);
+  // its w:drawing is the preview, and takes the object's place in the run. An object with no
+  // picture left has nothing to show and goes.
+  for (xmlNode* obj : otherObjects) {
+    bool insideRemoved = false;
+    for (xmlNode* up = obj; up != nullptr; up = up->parent) {
+      if (removeSet.count(up) != 0) insideRemoved = true;
+    }
+    if (insideRemoved) continue;
+    xmlNode* drawing = childNamed(obj, "drawing");
+    if (drawing != nullptr && removeSet.count(drawing) == 0) {
+      xmlUnlinkNode(drawing);
+      if (xmlAddPrevSibling(obj, drawing) == nullptr) xmlFreeNode(drawing);
+    }
+    mark(obj);
   }
   for (xmlNode* n : removeNodes) xmlUnlinkNode(n);
   for (xmlNode* n : removeNodes) xmlFreeNode(n);

@@ -1140,6 +1140,74 @@ TEST_SUITE("ooxml") {
     CHECK(hasFinding(o, "ooxml.ole_removed"));
   }
 
+  TEST_CASE("ooxml: a docx OLE object in DrawingML form (w:objectEmbed) keeps its w:drawing") {
+    // ISO 29500's other w:object form: the preview is a DrawingML picture (w:drawing) and the
+    // embedding is w:objectEmbed (or w:objectLink). Both links go; the picture stays in the run.
+    const std::string r = kR;
+    const std::string pic =
+        "<w:drawing><wp:inline xmlns:wp=\"http://schemas.openxmlformats.org/drawingml/2006/"
+        "wordprocessingDrawing\"><wp:extent cx=\"2638425\" cy=\"200025\"/><wp:docPr id=\"1\" "
+        "name=\"Object 1\"/><a:graphic><a:graphicData uri=\"http://schemas.openxmlformats.org/"
+        "drawingml/2006/picture\"><pic:pic xmlns:pic=\"http://schemas.openxmlformats.org/"
+        "drawingml/2006/picture\"><pic:nvPicPr><pic:cNvPr id=\"0\" name=\"\"/><pic:cNvPicPr/>"
+        "</pic:nvPicPr><pic:blipFill><a:blip r:embed=\"rId4\"/></pic:blipFill><pic:spPr/>"
+        "</pic:pic></a:graphicData></a:graphic></wp:inline></w:drawing>";
+    const std::string body =
+        "<w:p><w:r><w:t>表:</w:t></w:r><w:r><w:object w:dxaOrig=\"4150\" w:dyaOrig=\"310\">" +
+        pic +
+        "<w:objectEmbed w:drawAspect=\"content\" r:id=\"rId5\" w:progId=\"Excel.Sheet.12\" "
+        "w:shapeId=\"1\" w:fieldCodes=\"\"/></w:object></w:r></w:p>"
+        "<w:p><w:r><w:object><w:objectLink r:id=\"rId6\" w:progId=\"Excel.Sheet.12\" "
+        "w:shapeId=\"2\" w:updateMode=\"always\"/></w:object></w:r></w:p>";
+    const Files files = {
+        {"[Content_Types].xml",
+         contentTypes("application/vnd.openxmlformats-officedocument.wordprocessingml.document."
+                      "main+xml",
+                      "word/document.xml")},
+        {"_rels/.rels", rels({{"rId1", r + "officeDocument", "word/document.xml"}})},
+        {"word/document.xml", wordDoc(body)},
+        {"word/_rels/document.xml.rels",
+         rels({{"rId4", r + "image", "media/image1.png"},
+               {"rId5", r + "package", "embeddings/sheet.xlsx"},
+               {"rId6", r + "oleObject", "file:///C:/secret.xlsx", "x"}})},
+        {"word/media/image1.png", kPng},
+        {"word/embeddings/sheet.xlsx", "PK\x03\x04 not really"},
+    };
+    const PartOutput o = run(makeZip(files), "docx", "memo.docx");
+    REQUIRE_MESSAGE(o.disposition == Disposition::Rebuilt, o.reason);
+    const Files out = readZip(o.bytes);
+    CHECK_FALSE(hasEntryContaining(out, "embeddings"));
+    const std::string* d = entry(out, "word/document.xml");
+    REQUIRE(d != nullptr);
+    CHECK(countElements(*d, "object") == 0);
+    CHECK(countElements(*d, "objectEmbed") == 0);
+    CHECK(countElements(*d, "objectLink") == 0);
+    CHECK(countElements(*d, "drawing") == 1);
+    CHECK(d->find("表:") != std::string::npos);
+    Xml x(*d);
+    REQUIRE(x.doc != nullptr);
+    std::string embed;
+    bool drawingInRun = false;
+    walk(xmlDocGetRootElement(x.doc), [&](xmlNode* n) {
+      const std::string_view name = reinterpret_cast<const char*>(n->name);
+      if (name == "drawing") {
+        drawingInRun = n->parent != nullptr &&
+                       std::string_view(reinterpret_cast<const char*>(n->parent->name)) == "r";
+      }
+      if (name == "blip") embed = attrOf(n, "embed");
+    });
+    CHECK(drawingInRun);
+    const auto docRels = relsById(out, "word/document.xml");
+    const auto rel = docRels.find(embed);
+    REQUIRE(rel != docRels.end());
+    CHECK(rel->second.first == r + "image");
+    const std::string* img = entry(out, rel->second.second);
+    REQUIRE(img != nullptr);
+    CHECK(*img == kPng);
+    CHECK(docRels.size() == 1);  // the embedded package and the external link are gone
+    CHECK(hasFinding(o, "ooxml.ole_removed"));
+  }
+
   TEST_CASE("ooxml: a pptx OLE object becomes its preview picture, in both PowerPoint forms") {
     const std::string r = kR;
     const std::string pns =
