@@ -671,6 +671,28 @@ constexpr std::string_view kPresentationNs =
     "http://schemas.openxmlformats.org/presentationml/2006/main";
 constexpr std::string_view kSheetDrawingNs =
     "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing";
+
+// The names a built picture uses: those of its part's own vocabulary. Strict OOXML (ISO 29500-1
+// Strict) spells every namespace and relationship type under purl.oclc.org/ooxml; a Transitional
+// element in a Strict part is foreign to it.
+struct Vocabulary {
+  std::string_view presentation, drawingMl, sheetDrawing, rel, imageRel, drawingRel;
+};
+constexpr Vocabulary kTransitional{kPresentationNs, kDrawingMlNs,  kSheetDrawingNs,
+                                   kRelNs,          kImageRelType, kDrawingRelType};
+constexpr Vocabulary kStrict{"http://purl.oclc.org/ooxml/presentationml/main",
+                             "http://purl.oclc.org/ooxml/drawingml/main",
+                             "http://purl.oclc.org/ooxml/drawingml/spreadsheetDrawing",
+                             kStrictRelNs,
+                             "http://purl.oclc.org/ooxml/officeDocument/relationships/image",
+                             "http://purl.oclc.org/ooxml/officeDocument/relationships/drawing"};
+
+const Vocabulary& vocabularyOf(const xmlDoc* doc) {
+  const xmlNode* root = doc == nullptr ? nullptr : xmlDocGetRootElement(doc);
+  const bool strict =
+      root != nullptr && nsHref(root->ns).starts_with("http://purl.oclc.org/ooxml/");
+  return strict ? kStrict : kTransitional;
+}
 // A VML anchor is in pixels at 96 dpi; DrawingML offsets are in EMU.
 constexpr std::int64_t kEmuPerPixel = 9525;
 
@@ -1232,7 +1254,8 @@ void Rebuilder::harvestVml(Part& source, const std::string& vmlName) {
     const auto img = images.find(relid);
     if (img == images.end()) continue;
     xmlNode* shape = n->parent;
-    Rel rel{freshId(source), std::string(kImageRelType), "/" + img->second, false};
+    Rel rel{freshId(source), std::string(vocabularyOf(source.doc.get()).imageRel),
+            "/" + img->second, false};
     if (!processRel(&source, rel)) continue;
     xmlNode* anchor = childNamed(childNamed(shape, "ClientData"), "Anchor");
     for (const char* key : {"id", "spid"}) {
@@ -1306,10 +1329,11 @@ void Rebuilder::keepPptPreviews(Part& p) {
       xmlFreeNode(pic);
       throw std::bad_alloc();
     }
-    xmlNs* pns = namespaceFor(parent, pic, kPresentationNs, "p");
+    const Vocabulary& v = vocabularyOf(p.doc.get());
+    xmlNs* pns = namespaceFor(parent, pic, v.presentation, "p");
     xmlSetNs(pic, pns);
-    xmlNs* a = namespaceFor(parent, pic, kDrawingMlNs, "a");
-    xmlNs* r = namespaceFor(parent, pic, kRelNs, "r");
+    xmlNs* a = namespaceFor(parent, pic, v.drawingMl, "a");
+    xmlNs* r = namespaceFor(parent, pic, v.rel, "r");
     fillPicture(pic, pns, a, r, id, name, relId, box, true);
     xmlUnlinkNode(target);
     xmlFreeNode(target);
@@ -1362,6 +1386,7 @@ void Rebuilder::keepSheetPreviews(Part& p) {
     return {};
   };
 
+  const Vocabulary& vocab = vocabularyOf(p.doc.get());
   // The drawing: the sheet's own, or a new one placed where CT_Worksheet wants <drawing>.
   constexpr auto kAfterDrawing = std::to_array<std::string_view>(
       {"legacyDrawing", "legacyDrawingHF", "drawingHF", "picture", "oleObjects", "controls",
@@ -1399,11 +1424,11 @@ void Rebuilder::keepSheetPreviews(Part& p) {
                                   nullptr);
     if (wsDr == nullptr) throw std::bad_alloc();
     xmlDocSetRootElement(nd.doc.get(), wsDr);
-    xmlSetNs(wsDr, namespaceFor(wsDr, wsDr, kSheetDrawingNs, "xdr"));
-    namespaceFor(wsDr, wsDr, kDrawingMlNs, "a");
-    namespaceFor(wsDr, wsDr, kRelNs, "r");
+    xmlSetNs(wsDr, namespaceFor(wsDr, wsDr, vocab.sheetDrawing, "xdr"));
+    namespaceFor(wsDr, wsDr, vocab.drawingMl, "a");
+    namespaceFor(wsDr, wsDr, vocab.rel, "r");
     d = &parts_.emplace(lowerAscii(name), std::move(nd)).first->second;
-    Rel rel{freshId(p), std::string(kDrawingRelType), "/" + name, false};
+    Rel rel{freshId(p), std::string(vocab.drawingRel), "/" + name, false};
     xmlNode* el = xmlNewDocNode(p.doc.get(), root->ns, reinterpret_cast<const xmlChar*>("drawing"),
                                 nullptr);
     if (el == nullptr) throw std::bad_alloc();
@@ -1411,7 +1436,7 @@ void Rebuilder::keepSheetPreviews(Part& p) {
       xmlFreeNode(el);
       throw std::bad_alloc();
     }
-    setAttr(el, "id", rel.id, namespaceFor(root, el, kRelNs, "r"));
+    setAttr(el, "id", rel.id, namespaceFor(root, el, vocab.rel, "r"));
     p.relIds.insert(rel.id);
     p.rels.push_back(std::move(rel));
   }
@@ -1422,13 +1447,13 @@ void Rebuilder::keepSheetPreviews(Part& p) {
     const std::string v = localName(n) == "cNvPr" ? attr(n, "id") : std::string{};
     if (plainInteger(v, false)) nextId = std::max<std::int64_t>(nextId, std::stoll(v) + 1);
   }
-  xmlNs* xdr = namespaceFor(wsDr, wsDr, kSheetDrawingNs, "xdr");
-  xmlNs* a = namespaceFor(wsDr, wsDr, kDrawingMlNs, "a");
-  xmlNs* r = namespaceFor(wsDr, wsDr, kRelNs, "r");
+  xmlNs* xdr = namespaceFor(wsDr, wsDr, vocab.sheetDrawing, "xdr");
+  xmlNs* a = namespaceFor(wsDr, wsDr, vocab.drawingMl, "a");
+  xmlNs* r = namespaceFor(wsDr, wsDr, vocab.rel, "r");
   for (const Pic& pic : pics) {
     const std::string image = relTarget(p, pic.relId);
     if (image.empty()) continue;
-    Rel rel{freshId(*d), std::string(kImageRelType), "/" + image, false};
+    Rel rel{freshId(*d), std::string(vocab.imageRel), "/" + image, false};
     xmlNode* anchor = addChild(wsDr, xdr, "twoCellAnchor");
     setAttr(anchor, "editAs", "oneCell");
     std::size_t k = 0;

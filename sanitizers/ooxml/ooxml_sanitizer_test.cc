@@ -512,7 +512,8 @@ Files oneSheetWorkbook(const std::string& sheet,
 struct DrawingView {
   std::vector<std::string> ids, markers, images;
 };
-DrawingView viewDrawing(const Files& out, const std::string& drawingName) {
+DrawingView viewDrawing(const Files& out, const std::string& drawingName,
+                        const std::string& imageType = std::string(kR) + "image") {
   DrawingView v;
   const std::string* drawing = entry(out, drawingName);
   REQUIRE(drawing != nullptr);
@@ -529,7 +530,7 @@ DrawingView viewDrawing(const Files& out, const std::string& drawingName) {
       v.markers.push_back(m);
     } else if (name == "blip") {
       const auto it = drawingRels.find(attrOf(n, "embed"));
-      const bool image = it != drawingRels.end() && it->second.first == std::string(kR) + "image";
+      const bool image = it != drawingRels.end() && it->second.first == imageType;
       const std::string* img = image ? entry(out, it->second.second) : nullptr;
       v.images.push_back(img == nullptr ? "<missing>" : *img);
     }
@@ -538,6 +539,192 @@ DrawingView viewDrawing(const Files& out, const std::string& drawingName) {
 }
 
 }  // namespace
+
+// A .docx whose document.xml has `body`, with the document's relationships and more entries.
+Files wordPackage(const std::string& body, const std::vector<std::vector<std::string>>& docRels,
+                  Files more) {
+  const std::string r = kR;
+  Files files = {
+      {"[Content_Types].xml",
+       contentTypes("application/vnd.openxmlformats-officedocument.wordprocessingml.document."
+                    "main+xml",
+                    "word/document.xml")},
+      {"_rels/.rels", rels({{"rId1", r + "officeDocument", "word/document.xml"}})},
+      {"word/document.xml", wordDoc(body)},
+      {"word/_rels/document.xml.rels", rels(docRels)},
+  };
+  for (auto& f : more) files.push_back(std::move(f));
+  return files;
+}
+
+// Rebuilds a .docx that must come out rebuilt and without its embedded objects.
+Files rebuildWithoutEmbeddings(const Files& files, PartOutput& o) {
+  o = run(makeZip(files), "docx", "memo.docx");
+  REQUIRE_MESSAGE(o.disposition == Disposition::Rebuilt, o.reason);
+  Files out = readZip(o.bytes);
+  CHECK_FALSE(hasEntryContaining(out, "embeddings"));
+  return out;
+}
+
+// The content of the image that relationship `id` of `part` leads to, or "<missing>" when the
+// relationship is absent, of another type than `type`, or leads nowhere.
+std::string imageBehind(const Files& out, const std::string& part, const std::string& id,
+                        const std::string& type = std::string(kR) + "image") {
+  const auto partRels = relsById(out, part);
+  const auto rel = partRels.find(id);
+  if (rel == partRels.end() || rel->second.first != type) return "<missing>";
+  const std::string* img = entry(out, rel->second.second);
+  return img == nullptr ? "<missing>" : *img;
+}
+
+// A one-slide deck whose slide holds an Excel OLE object with its preview (image1.png): in
+// PowerPoint 2007's form (the preview only in the slide's VML drawing, found through spid) or
+// in PowerPoint 2010+'s (mc:AlternateContent, the Fallback's p:oleObj carrying a p:pic).
+Files pptxOleDeck(bool withVml) {
+  const std::string r = kR;
+  const std::string pns =
+      "xmlns:p=\"http://schemas.openxmlformats.org/presentationml/2006/main\" "
+      "xmlns:a=\"http://schemas.openxmlformats.org/drawingml/2006/main\" xmlns:r=\"" +
+      r.substr(0, r.size() - 1) + "\"";
+  const std::string frameHead =
+      "<p:graphicFrame><p:nvGraphicFramePr><p:cNvPr id=\"4\" name=\"Object 3\"/>"
+      "<p:cNvGraphicFramePr><a:graphicFrameLocks noChangeAspect=\"1\"/></p:cNvGraphicFramePr>"
+      "<p:nvPr/></p:nvGraphicFramePr><p:xfrm><a:off x=\"3131840\" y=\"3861048\"/>"
+      "<a:ext cx=\"2956040\" cy=\"1236712\"/></p:xfrm><a:graphic><a:graphicData "
+      "uri=\"http://schemas.openxmlformats.org/presentationml/2006/ole\">";
+  const std::string frameTail = "</a:graphicData></a:graphic></p:graphicFrame>";
+  const std::string ole =
+      "<p:oleObj spid=\"_x0000_s1026\" name=\"Worksheet\" r:id=\"rId3\" imgW=\"1089000\" "
+      "imgH=\"455760\" progId=\"Excel.Sheet.12\"><p:embed/>";
+  // PowerPoint 2007: the preview lives only in the slide's VML drawing, found through spid.
+  const std::string legacy = frameHead + ole + "</p:oleObj>" + frameTail;
+  // PowerPoint 2010+: mc:AlternateContent, the Fallback's p:oleObj carries a p:pic.
+  const std::string modern =
+      "<mc:AlternateContent xmlns:mc=\"http://schemas.openxmlformats.org/markup-compatibility/"
+      "2006\"><mc:Choice xmlns:v=\"urn:schemas-microsoft-com:vml\" Requires=\"v\">" + legacy +
+      "</mc:Choice><mc:Fallback>" + frameHead + ole +
+      "<p:pic><p:nvPicPr><p:cNvPr id=\"0\" name=\"\"/><p:cNvPicPr/><p:nvPr/></p:nvPicPr>"
+      "<p:blipFill><a:blip r:embed=\"rId4\"/><a:stretch><a:fillRect/></a:stretch></p:blipFill>"
+      "<p:spPr><a:xfrm><a:off x=\"3131840\" y=\"3861048\"/><a:ext cx=\"2956040\" "
+      "cy=\"1236712\"/></a:xfrm><a:prstGeom prst=\"rect\"><a:avLst/></a:prstGeom></p:spPr>"
+      "</p:pic></p:oleObj>" + frameTail + "</mc:Fallback></mc:AlternateContent>";
+  const std::string vml =
+      "<xml xmlns:v=\"urn:schemas-microsoft-com:vml\" "
+      "xmlns:o=\"urn:schemas-microsoft-com:office:office\"><v:shape id=\"_x0000_s1026\" "
+      "type=\"#_x0000_t75\" style=\"position:absolute\"><v:imagedata o:relid=\"rId1\" "
+      "o:title=\"\"/></v:shape></xml>";
+  const std::string slide = std::string(kDecl) + "<p:sld " + pns +
+                            "><p:cSld><p:spTree><p:sp><p:txBody><a:p><a:r><a:t>Budget</a:t>"
+                            "</a:r></a:p></p:txBody></p:sp>" + (withVml ? legacy : modern) +
+                            "</p:spTree></p:cSld></p:sld>";
+  std::vector<std::vector<std::string>> slideRels = {
+      {"rId3", r + "oleObject", "../embeddings/oleObject1.bin"}};
+  if (withVml) {
+    slideRels.push_back({"rId1", r + "vmlDrawing", "../drawings/vmlDrawing1.vml"});
+  } else {
+    slideRels.push_back({"rId4", r + "image", "../media/image1.png"});
+  }
+  const Files files = {
+      {"[Content_Types].xml",
+       contentTypes("application/vnd.openxmlformats-officedocument.presentationml."
+                    "presentation.main+xml",
+                    "ppt/presentation.xml",
+                    "<Override PartName=\"/ppt/slides/slide1.xml\" ContentType=\"application/"
+                    "vnd.openxmlformats-officedocument.presentationml.slide+xml\"/>")},
+      {"_rels/.rels", rels({{"rId1", r + "officeDocument", "ppt/presentation.xml"}})},
+      {"ppt/presentation.xml", std::string(kDecl) + "<p:presentation " + pns +
+                                   "><p:sldIdLst><p:sldId id=\"256\" r:id=\"rId1\"/>"
+                                   "</p:sldIdLst></p:presentation>"},
+      {"ppt/_rels/presentation.xml.rels", rels({{"rId1", r + "slide", "slides/slide1.xml"}})},
+      {"ppt/slides/slide1.xml", slide},
+      {"ppt/slides/_rels/slide1.xml.rels", rels(slideRels)},
+      {"ppt/drawings/vmlDrawing1.vml", vml},
+      {"ppt/drawings/_rels/vmlDrawing1.vml.rels",
+       rels({{"rId1", r + "image", "../media/image1.png"}})},
+      {"ppt/embeddings/oleObject1.bin", "\xD0\xCF\x11\xE0 an OLE compound file"},
+      {"ppt/media/image1.png", kPng},
+  };
+  return files;
+}
+
+// A one-sheet workbook with two Word OLE objects and their previews: object 1025 in Excel
+// 2010+'s form (objectPr with the preview image1.png and its anchor, in AlternateContent),
+// object 1026 in Excel 2007's (the preview image2.png and its anchor only in the VML drawing).
+Files xlsxOleWorkbook() {
+  const std::string r = kR;
+  const std::string rns = r.substr(0, r.size() - 1);
+  const std::string xdr = kXdr;
+  // Object 1025: Excel 2010+ (objectPr with the preview and its anchor, in AlternateContent).
+  // Object 1026: Excel 2007 (the preview and its anchor only in the VML drawing).
+  const std::string sheet =
+      std::string(kDecl) +
+      "<worksheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" "
+      "xmlns:r=\"" + rns + "\" xmlns:mc=\"http://schemas.openxmlformats.org/markup-"
+      "compatibility/2006\" xmlns:xdr=\"" + xdr + "\"><sheetData><row r=\"1\"><c r=\"A1\" "
+      "t=\"inlineStr\"><is><t>Quote</t></is></c></row></sheetData>"
+      "<pageMargins left=\"0.7\" right=\"0.7\" top=\"0.75\" bottom=\"0.75\" header=\"0.3\" "
+      "footer=\"0.3\"/><legacyDrawing r:id=\"rId2\"/><oleObjects><mc:AlternateContent>"
+      "<mc:Choice Requires=\"x14\"><oleObject progId=\"Word.Document.12\" shapeId=\"1025\" "
+      "r:id=\"rId3\"><objectPr defaultSize=\"0\" r:id=\"rId4\"><anchor moveWithCells=\"1\">"
+      "<from><xdr:col>1</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>2</xdr:row>"
+      "<xdr:rowOff>0</xdr:rowOff></from><to><xdr:col>4</xdr:col><xdr:colOff>304800"
+      "</xdr:colOff><xdr:row>9</xdr:row><xdr:rowOff>0</xdr:rowOff></to></anchor></objectPr>"
+      "</oleObject></mc:Choice><mc:Fallback><oleObject progId=\"Word.Document.12\" "
+      "shapeId=\"1025\" r:id=\"rId3\"/></mc:Fallback></mc:AlternateContent>"
+      "<oleObject progId=\"Package\" shapeId=\"1026\" r:id=\"rId5\"/></oleObjects></worksheet>";
+  const std::string vml =
+      "<xml xmlns:v=\"urn:schemas-microsoft-com:vml\" "
+      "xmlns:o=\"urn:schemas-microsoft-com:office:office\" "
+      "xmlns:x=\"urn:schemas-microsoft-com:office:excel\">"
+      "<v:shape id=\"_x0000_s1025\" type=\"#_x0000_t75\"><v:imagedata o:relid=\"rId1\"/>"
+      "<x:ClientData ObjectType=\"Pict\"><x:Anchor>1, 0, 2, 0, 4, 32, 9, 0</x:Anchor>"
+      "</x:ClientData></v:shape>"
+      "<v:shape id=\"_x0000_s1026\" type=\"#_x0000_t75\"><v:imagedata o:relid=\"rId2\"/>"
+      "<x:ClientData ObjectType=\"Pict\"><x:Anchor>\n 6, 15, 4, 10, 8, 0, 7, 3</x:Anchor>"
+      "<x:CF>Pict</x:CF></x:ClientData></v:shape></xml>";
+  const std::string png2 = kPng + std::string(8, '\0');  // distinguishable, still a PNG
+  const Files files = oneSheetWorkbook(
+      sheet,
+      {{"rId2", r + "vmlDrawing", "../drawings/vmlDrawing1.vml"},
+       {"rId3", r + "oleObject", "../embeddings/oleObject1.bin"},
+       {"rId4", r + "image", "../media/image1.png"},
+       {"rId5", r + "oleObject", "../embeddings/oleObject2.bin"}},
+      {{"xl/drawings/vmlDrawing1.vml", vml},
+       {"xl/drawings/_rels/vmlDrawing1.vml.rels",
+        rels({{"rId1", r + "image", "../media/image1.png"},
+              {"rId2", r + "image", "../media/image2.png"}})},
+       {"xl/embeddings/oleObject1.bin", "\xD0\xCF\x11\xE0 one"},
+       {"xl/embeddings/oleObject2.bin", "\xD0\xCF\x11\xE0 two"},
+       {"xl/media/image1.png", kPng},
+       {"xl/media/image2.png", png2}});
+  return files;
+}
+
+// The same package in Strict OOXML's vocabulary: every Transitional namespace and
+// relationship type the builders above use, spelled under purl.oclc.org/ooxml.
+Files toStrict(Files files) {
+  const std::vector<std::pair<std::string, std::string>> names = {
+      {"http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+       "http://purl.oclc.org/ooxml/officeDocument/relationships"},
+      {"http://schemas.openxmlformats.org/presentationml/2006/main",
+       "http://purl.oclc.org/ooxml/presentationml/main"},
+      {"http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+       "http://purl.oclc.org/ooxml/spreadsheetml/main"},
+      {"http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing",
+       "http://purl.oclc.org/ooxml/drawingml/spreadsheetDrawing"},
+      {"http://schemas.openxmlformats.org/drawingml/2006/main",
+       "http://purl.oclc.org/ooxml/drawingml/main"},
+  };
+  for (auto& [name, bytes] : files) {
+    for (const auto& [from, to] : names) {
+      for (std::size_t at = bytes.find(from); at != std::string::npos;
+           at = bytes.find(from, at + to.size())) {
+        bytes.replace(at, from.size(), to);
+      }
+    }
+  }
+  return files;
+}
 
 TEST_SUITE("ooxml") {
   TEST_CASE("ooxml: with web_links = remove, hyperlinks to http(s) go too, their text stays") {
@@ -1091,23 +1278,13 @@ TEST_SUITE("ooxml") {
         "o:title=\"\"/></v:shape><o:OLEObject Type=\"Embed\" ProgID=\"Excel.Sheet.8\" "
         "ShapeID=\"_x0000_i1025\" DrawAspect=\"Content\" ObjectID=\"_1\" r:id=\"rId5\"/>"
         "</w:object></w:r></w:p>";
-    const Files files = {
-        {"[Content_Types].xml",
-         contentTypes("application/vnd.openxmlformats-officedocument.wordprocessingml.document."
-                      "main+xml",
-                      "word/document.xml")},
-        {"_rels/.rels", rels({{"rId1", r + "officeDocument", "word/document.xml"}})},
-        {"word/document.xml", wordDoc(body)},
-        {"word/_rels/document.xml.rels",
-         rels({{"rId4", r + "image", "media/image1.png"},
-               {"rId5", r + "oleObject", "embeddings/sheet.xls"}})},
-        {"word/media/image1.png", kPng},
-        {"word/embeddings/sheet.xls", "\xD0\xCF\x11\xE0 xls"},
-    };
-    const PartOutput o = run(makeZip(files), "docx", "memo.docx");
-    REQUIRE_MESSAGE(o.disposition == Disposition::Rebuilt, o.reason);
-    const Files out = readZip(o.bytes);
-    CHECK_FALSE(hasEntryContaining(out, "embeddings"));
+    const Files files = wordPackage(body,
+                                    {{"rId4", r + "image", "media/image1.png"},
+                                     {"rId5", r + "oleObject", "embeddings/sheet.xls"}},
+                                    {{"word/media/image1.png", kPng},
+                                     {"word/embeddings/sheet.xls", "\xD0\xCF\x11\xE0 xls"}});
+    PartOutput o;
+    const Files out = rebuildWithoutEmbeddings(files, o);
     const std::string* d = entry(out, "word/document.xml");
     REQUIRE(d != nullptr);
     CHECK(countElements(*d, "object") == 0);
@@ -1130,13 +1307,7 @@ TEST_SUITE("ooxml") {
     });
     CHECK(shapeInPict);
     CHECK_FALSE(oleAttr);
-    const auto docRels = relsById(out, "word/document.xml");
-    const auto rel = docRels.find(embed);
-    REQUIRE(rel != docRels.end());
-    CHECK(rel->second.first == r + "image");
-    const std::string* img = entry(out, rel->second.second);
-    REQUIRE(img != nullptr);
-    CHECK(*img == kPng);
+    CHECK(imageBehind(out, "word/document.xml", embed) == kPng);
     CHECK(hasFinding(o, "ooxml.ole_removed"));
   }
 
@@ -1159,24 +1330,14 @@ TEST_SUITE("ooxml") {
         "w:shapeId=\"1\" w:fieldCodes=\"\"/></w:object></w:r></w:p>"
         "<w:p><w:r><w:object><w:objectLink r:id=\"rId6\" w:progId=\"Excel.Sheet.12\" "
         "w:shapeId=\"2\" w:updateMode=\"always\"/></w:object></w:r></w:p>";
-    const Files files = {
-        {"[Content_Types].xml",
-         contentTypes("application/vnd.openxmlformats-officedocument.wordprocessingml.document."
-                      "main+xml",
-                      "word/document.xml")},
-        {"_rels/.rels", rels({{"rId1", r + "officeDocument", "word/document.xml"}})},
-        {"word/document.xml", wordDoc(body)},
-        {"word/_rels/document.xml.rels",
-         rels({{"rId4", r + "image", "media/image1.png"},
-               {"rId5", r + "package", "embeddings/sheet.xlsx"},
-               {"rId6", r + "oleObject", "file:///C:/secret.xlsx", "x"}})},
-        {"word/media/image1.png", kPng},
-        {"word/embeddings/sheet.xlsx", "PK\x03\x04 not really"},
-    };
-    const PartOutput o = run(makeZip(files), "docx", "memo.docx");
-    REQUIRE_MESSAGE(o.disposition == Disposition::Rebuilt, o.reason);
-    const Files out = readZip(o.bytes);
-    CHECK_FALSE(hasEntryContaining(out, "embeddings"));
+    const Files files = wordPackage(body,
+                                    {{"rId4", r + "image", "media/image1.png"},
+                                     {"rId5", r + "package", "embeddings/sheet.xlsx"},
+                                     {"rId6", r + "oleObject", "file:///C:/secret.xlsx", "x"}},
+                                    {{"word/media/image1.png", kPng},
+                                     {"word/embeddings/sheet.xlsx", "PK\x03\x04 not really"}});
+    PartOutput o;
+    const Files out = rebuildWithoutEmbeddings(files, o);
     const std::string* d = entry(out, "word/document.xml");
     REQUIRE(d != nullptr);
     CHECK(countElements(*d, "object") == 0);
@@ -1197,83 +1358,17 @@ TEST_SUITE("ooxml") {
       if (name == "blip") embed = attrOf(n, "embed");
     });
     CHECK(drawingInRun);
-    const auto docRels = relsById(out, "word/document.xml");
-    const auto rel = docRels.find(embed);
-    REQUIRE(rel != docRels.end());
-    CHECK(rel->second.first == r + "image");
-    const std::string* img = entry(out, rel->second.second);
-    REQUIRE(img != nullptr);
-    CHECK(*img == kPng);
-    CHECK(docRels.size() == 1);  // the embedded package and the external link are gone
+    CHECK(imageBehind(out, "word/document.xml", embed) == kPng);
+    // The embedded package and the external link are gone.
+    CHECK(relsById(out, "word/document.xml").size() == 1);
     CHECK(hasFinding(o, "ooxml.ole_removed"));
   }
 
   TEST_CASE("ooxml: a pptx OLE object becomes its preview picture, in both PowerPoint forms") {
     const std::string r = kR;
-    const std::string pns =
-        "xmlns:p=\"http://schemas.openxmlformats.org/presentationml/2006/main\" "
-        "xmlns:a=\"http://schemas.openxmlformats.org/drawingml/2006/main\" xmlns:r=\"" +
-        r.substr(0, r.size() - 1) + "\"";
-    const std::string frameHead =
-        "<p:graphicFrame><p:nvGraphicFramePr><p:cNvPr id=\"4\" name=\"Object 3\"/>"
-        "<p:cNvGraphicFramePr><a:graphicFrameLocks noChangeAspect=\"1\"/></p:cNvGraphicFramePr>"
-        "<p:nvPr/></p:nvGraphicFramePr><p:xfrm><a:off x=\"3131840\" y=\"3861048\"/>"
-        "<a:ext cx=\"2956040\" cy=\"1236712\"/></p:xfrm><a:graphic><a:graphicData "
-        "uri=\"http://schemas.openxmlformats.org/presentationml/2006/ole\">";
-    const std::string frameTail = "</a:graphicData></a:graphic></p:graphicFrame>";
-    const std::string ole =
-        "<p:oleObj spid=\"_x0000_s1026\" name=\"Worksheet\" r:id=\"rId3\" imgW=\"1089000\" "
-        "imgH=\"455760\" progId=\"Excel.Sheet.12\"><p:embed/>";
-    // PowerPoint 2007: the preview lives only in the slide's VML drawing, found through spid.
-    const std::string legacy = frameHead + ole + "</p:oleObj>" + frameTail;
-    // PowerPoint 2010+: mc:AlternateContent, the Fallback's p:oleObj carries a p:pic.
-    const std::string modern =
-        "<mc:AlternateContent xmlns:mc=\"http://schemas.openxmlformats.org/markup-compatibility/"
-        "2006\"><mc:Choice xmlns:v=\"urn:schemas-microsoft-com:vml\" Requires=\"v\">" + legacy +
-        "</mc:Choice><mc:Fallback>" + frameHead + ole +
-        "<p:pic><p:nvPicPr><p:cNvPr id=\"0\" name=\"\"/><p:cNvPicPr/><p:nvPr/></p:nvPicPr>"
-        "<p:blipFill><a:blip r:embed=\"rId4\"/><a:stretch><a:fillRect/></a:stretch></p:blipFill>"
-        "<p:spPr><a:xfrm><a:off x=\"3131840\" y=\"3861048\"/><a:ext cx=\"2956040\" "
-        "cy=\"1236712\"/></a:xfrm><a:prstGeom prst=\"rect\"><a:avLst/></a:prstGeom></p:spPr>"
-        "</p:pic></p:oleObj>" + frameTail + "</mc:Fallback></mc:AlternateContent>";
-    const std::string vml =
-        "<xml xmlns:v=\"urn:schemas-microsoft-com:vml\" "
-        "xmlns:o=\"urn:schemas-microsoft-com:office:office\"><v:shape id=\"_x0000_s1026\" "
-        "type=\"#_x0000_t75\" style=\"position:absolute\"><v:imagedata o:relid=\"rId1\" "
-        "o:title=\"\"/></v:shape></xml>";
     for (const bool withVml : {true, false}) {
       CAPTURE(withVml);
-      const std::string slide = std::string(kDecl) + "<p:sld " + pns +
-                                "><p:cSld><p:spTree><p:sp><p:txBody><a:p><a:r><a:t>Budget</a:t>"
-                                "</a:r></a:p></p:txBody></p:sp>" + (withVml ? legacy : modern) +
-                                "</p:spTree></p:cSld></p:sld>";
-      std::vector<std::vector<std::string>> slideRels = {
-          {"rId3", r + "oleObject", "../embeddings/oleObject1.bin"}};
-      if (withVml) {
-        slideRels.push_back({"rId1", r + "vmlDrawing", "../drawings/vmlDrawing1.vml"});
-      } else {
-        slideRels.push_back({"rId4", r + "image", "../media/image1.png"});
-      }
-      const Files files = {
-          {"[Content_Types].xml",
-           contentTypes("application/vnd.openxmlformats-officedocument.presentationml."
-                        "presentation.main+xml",
-                        "ppt/presentation.xml",
-                        "<Override PartName=\"/ppt/slides/slide1.xml\" ContentType=\"application/"
-                        "vnd.openxmlformats-officedocument.presentationml.slide+xml\"/>")},
-          {"_rels/.rels", rels({{"rId1", r + "officeDocument", "ppt/presentation.xml"}})},
-          {"ppt/presentation.xml", std::string(kDecl) + "<p:presentation " + pns +
-                                       "><p:sldIdLst><p:sldId id=\"256\" r:id=\"rId1\"/>"
-                                       "</p:sldIdLst></p:presentation>"},
-          {"ppt/_rels/presentation.xml.rels", rels({{"rId1", r + "slide", "slides/slide1.xml"}})},
-          {"ppt/slides/slide1.xml", slide},
-          {"ppt/slides/_rels/slide1.xml.rels", rels(slideRels)},
-          {"ppt/drawings/vmlDrawing1.vml", vml},
-          {"ppt/drawings/_rels/vmlDrawing1.vml.rels",
-           rels({{"rId1", r + "image", "../media/image1.png"}})},
-          {"ppt/embeddings/oleObject1.bin", "\xD0\xCF\x11\xE0 an OLE compound file"},
-          {"ppt/media/image1.png", kPng},
-      };
+      const Files files = pptxOleDeck(withVml);
       const PartOutput o = run(makeZip(files), "pptx", "deck.pptx");
       REQUIRE_MESSAGE(o.disposition == Disposition::Rebuilt, o.reason);
       const Files out = readZip(o.bytes);
@@ -1308,14 +1403,10 @@ TEST_SUITE("ooxml") {
       CHECK(got["ext@cx"] == "2956040");
       CHECK(got["ext@cy"] == "1236712");
       // The blip names a relationship of the slide that leads to the PNG, present in the zip.
-      const auto slideRelsOut = relsById(out, "ppt/slides/slide1.xml");
-      const auto rel = slideRelsOut.find(got["blip@embed"]);
-      REQUIRE(rel != slideRelsOut.end());
-      CHECK(rel->second.first == r + "image");
-      const std::string* img = entry(out, rel->second.second);
-      REQUIRE(img != nullptr);
-      CHECK(*img == kPng);
-      for (const auto& [id, row] : slideRelsOut) CHECK(row.first != r + "oleObject");
+      CHECK(imageBehind(out, "ppt/slides/slide1.xml", got["blip@embed"]) == kPng);
+      for (const auto& [id, row] : relsById(out, "ppt/slides/slide1.xml")) {
+        CHECK(row.first != r + "oleObject");
+      }
       CHECK(hasFinding(o, "ooxml.ole_removed"));
     }
   }
@@ -1372,51 +1463,9 @@ TEST_SUITE("ooxml") {
 
   TEST_CASE("ooxml: an xlsx OLE object's preview becomes a picture in the sheet's drawing") {
     const std::string r = kR;
-    const std::string rns = r.substr(0, r.size() - 1);
     const std::string xdr = kXdr;
-    // Object 1025: Excel 2010+ (objectPr with the preview and its anchor, in AlternateContent).
-    // Object 1026: Excel 2007 (the preview and its anchor only in the VML drawing).
-    const std::string sheet =
-        std::string(kDecl) +
-        "<worksheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" "
-        "xmlns:r=\"" + rns + "\" xmlns:mc=\"http://schemas.openxmlformats.org/markup-"
-        "compatibility/2006\" xmlns:xdr=\"" + xdr + "\"><sheetData><row r=\"1\"><c r=\"A1\" "
-        "t=\"inlineStr\"><is><t>Quote</t></is></c></row></sheetData>"
-        "<pageMargins left=\"0.7\" right=\"0.7\" top=\"0.75\" bottom=\"0.75\" header=\"0.3\" "
-        "footer=\"0.3\"/><legacyDrawing r:id=\"rId2\"/><oleObjects><mc:AlternateContent>"
-        "<mc:Choice Requires=\"x14\"><oleObject progId=\"Word.Document.12\" shapeId=\"1025\" "
-        "r:id=\"rId3\"><objectPr defaultSize=\"0\" r:id=\"rId4\"><anchor moveWithCells=\"1\">"
-        "<from><xdr:col>1</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>2</xdr:row>"
-        "<xdr:rowOff>0</xdr:rowOff></from><to><xdr:col>4</xdr:col><xdr:colOff>304800"
-        "</xdr:colOff><xdr:row>9</xdr:row><xdr:rowOff>0</xdr:rowOff></to></anchor></objectPr>"
-        "</oleObject></mc:Choice><mc:Fallback><oleObject progId=\"Word.Document.12\" "
-        "shapeId=\"1025\" r:id=\"rId3\"/></mc:Fallback></mc:AlternateContent>"
-        "<oleObject progId=\"Package\" shapeId=\"1026\" r:id=\"rId5\"/></oleObjects></worksheet>";
-    const std::string vml =
-        "<xml xmlns:v=\"urn:schemas-microsoft-com:vml\" "
-        "xmlns:o=\"urn:schemas-microsoft-com:office:office\" "
-        "xmlns:x=\"urn:schemas-microsoft-com:office:excel\">"
-        "<v:shape id=\"_x0000_s1025\" type=\"#_x0000_t75\"><v:imagedata o:relid=\"rId1\"/>"
-        "<x:ClientData ObjectType=\"Pict\"><x:Anchor>1, 0, 2, 0, 4, 32, 9, 0</x:Anchor>"
-        "</x:ClientData></v:shape>"
-        "<v:shape id=\"_x0000_s1026\" type=\"#_x0000_t75\"><v:imagedata o:relid=\"rId2\"/>"
-        "<x:ClientData ObjectType=\"Pict\"><x:Anchor>\n 6, 15, 4, 10, 8, 0, 7, 3</x:Anchor>"
-        "<x:CF>Pict</x:CF></x:ClientData></v:shape></xml>";
-    const std::string png2 = kPng + std::string(8, '\0');  // distinguishable, still a PNG
-    const Files files = oneSheetWorkbook(
-        sheet,
-        {{"rId2", r + "vmlDrawing", "../drawings/vmlDrawing1.vml"},
-         {"rId3", r + "oleObject", "../embeddings/oleObject1.bin"},
-         {"rId4", r + "image", "../media/image1.png"},
-         {"rId5", r + "oleObject", "../embeddings/oleObject2.bin"}},
-        {{"xl/drawings/vmlDrawing1.vml", vml},
-         {"xl/drawings/_rels/vmlDrawing1.vml.rels",
-          rels({{"rId1", r + "image", "../media/image1.png"},
-                {"rId2", r + "image", "../media/image2.png"}})},
-         {"xl/embeddings/oleObject1.bin", "\xD0\xCF\x11\xE0 one"},
-         {"xl/embeddings/oleObject2.bin", "\xD0\xCF\x11\xE0 two"},
-         {"xl/media/image1.png", kPng},
-         {"xl/media/image2.png", png2}});
+    const std::string png2 = kPng + std::string(8, '\0');  // image2.png
+    const Files files = xlsxOleWorkbook();
     const PartOutput o = run(makeZip(files), "xlsx", "quote.xlsx");
     REQUIRE_MESSAGE(o.disposition == Disposition::Rebuilt, o.reason);
     const Files out = readZip(o.bytes);
@@ -1467,6 +1516,82 @@ TEST_SUITE("ooxml") {
     const PartOutput again = run(o.bytes, "xlsx", "quote.xlsx");
     REQUIRE(again.disposition == Disposition::Rebuilt);
     CHECK(again.bytes == o.bytes);
+  }
+
+  TEST_CASE("ooxml: in a Strict package, OLE previews are built in Strict's vocabulary") {
+    const std::string strictR = "http://purl.oclc.org/ooxml/officeDocument/relationships/";
+    // No Transitional name may appear in a rebuilt Strict part: Office reads a foreign one as
+    // an unknown element.
+    const auto transitionalFree = [](const std::string& xml) {
+      for (const char* t : {"schemas.openxmlformats.org/presentationml",
+                            "schemas.openxmlformats.org/drawingml",
+                            "schemas.openxmlformats.org/spreadsheetml",
+                            "schemas.openxmlformats.org/officeDocument"}) {
+        if (xml.find(t) != std::string::npos) return false;
+      }
+      return true;
+    };
+    SUBCASE("pptx, both PowerPoint forms") {
+      for (const bool withVml : {true, false}) {
+        CAPTURE(withVml);
+        const PartOutput o = run(makeZip(toStrict(pptxOleDeck(withVml))), "pptx", "deck.pptx");
+        REQUIRE_MESSAGE(o.disposition == Disposition::Rebuilt, o.reason);
+        const Files out = readZip(o.bytes);
+        const std::string* slide = entry(out, "ppt/slides/slide1.xml");
+        REQUIRE(slide != nullptr);
+        CHECK(countElements(*slide, "oleObj") == 0);
+        CHECK(countElements(*slide, "pic") == 1);
+        CHECK(transitionalFree(*slide));
+        const std::string* slideRels = entry(out, "ppt/slides/_rels/slide1.xml.rels");
+        REQUIRE(slideRels != nullptr);
+        CHECK(transitionalFree(*slideRels));
+        Xml x(*slide);
+        REQUIRE(x.doc != nullptr);
+        std::string embed;
+        walk(xmlDocGetRootElement(x.doc), [&](xmlNode* n) {
+          const std::string_view name = reinterpret_cast<const char*>(n->name);
+          if (name == "pic" || name == "blip") {
+            REQUIRE(n->ns != nullptr);
+            CHECK(std::string_view(reinterpret_cast<const char*>(n->ns->href))
+                      .starts_with("http://purl.oclc.org/ooxml/"));
+          }
+          if (name == "blip") {
+            for (xmlAttr* a = n->properties; a != nullptr; a = a->next) {
+              if (std::string_view(reinterpret_cast<const char*>(a->name)) != "embed") continue;
+              REQUIRE(a->ns != nullptr);
+              CHECK(std::string(reinterpret_cast<const char*>(a->ns->href)) + "/" == strictR);
+              embed = attrOf(n, "embed");
+            }
+          }
+        });
+        CHECK(imageBehind(out, "ppt/slides/slide1.xml", embed, strictR + "image") == kPng);
+      }
+    }
+    SUBCASE("xlsx: a new drawing for both Excel forms") {
+      const PartOutput o = run(makeZip(toStrict(xlsxOleWorkbook())), "xlsx", "quote.xlsx");
+      REQUIRE_MESSAGE(o.disposition == Disposition::Rebuilt, o.reason);
+      const Files out = readZip(o.bytes);
+      const std::string* sheet = entry(out, "xl/worksheets/sheet1.xml");
+      REQUIRE(sheet != nullptr);
+      CHECK(countElements(*sheet, "oleObject") == 0);
+      CHECK(transitionalFree(*sheet));
+      std::string drawingName;
+      for (const auto& [id, row] : relsById(out, "xl/worksheets/sheet1.xml")) {
+        CHECK(row.first.starts_with(strictR));
+        if (row.first == strictR + "drawing") drawingName = row.second;
+      }
+      REQUIRE(!drawingName.empty());
+      const std::string* drawing = entry(out, drawingName);
+      REQUIRE(drawing != nullptr);
+      CHECK(transitionalFree(*drawing));
+      CHECK(drawing->find("http://purl.oclc.org/ooxml/drawingml/spreadsheetDrawing") !=
+            std::string::npos);
+      for (const auto& [id, row] : relsById(out, drawingName)) CHECK(row.first == strictR + "image");
+      const DrawingView v = viewDrawing(out, drawingName, strictR + "image");
+      CHECK(v.images == std::vector<std::string>{kPng, kPng + std::string(8, '\0')});
+      // A fixed point in Strict too.
+      CHECK(run(o.bytes, "xlsx", "quote.xlsx").bytes == o.bytes);
+    }
   }
 
   TEST_CASE("ooxml: every macro, template and slideshow variant comes out as the plain type") {
