@@ -342,7 +342,8 @@ std::vector<std::string> activeContent(const Files& out) {
       if (local == "definedName" && lowered(attrOf(n, "name")).find("auto_") != std::string::npos) {
         problems.push_back(name + ": defined name " + attrOf(n, "name"));
       }
-      for (const char* el : {"altChunk", "OLEObject", "oleObj", "control", "macrosheet"}) {
+      for (const char* el : {"altChunk", "OLEObject", "oleObj", "objectEmbed", "objectLink",
+                             "control", "macrosheet"}) {
         if (local == el) problems.push_back(name + ": element " + el);
       }
       const std::string action = lowered(attrOf(n, "action"));
