@@ -1,20 +1,42 @@
 # A scripted SMTP next hop for the relay tests (started by start_scripted_hop in relay_lib.sh):
-# listens on a free port of 127.0.0.1, prints the port on stdout and closes it, then serves one
-# connection at a time until killed. Offers PIPELINING and 8BITMIME.
+# listens on a free port of 127.0.0.1, prints the port on stdout and closes it, then serves
+# connections until killed (one at a time, but in mixed mode, where each has its thread).
+# Offers PIPELINING and 8BITMIME.
 #   record EVENTS  accepts everything; appends to EVENTS one line per connection ("connect"),
 #                  per command (its verb) and per message ("message <Message-ID>").
 #   refuse-twice   RCPT <a@...>: 550 always; any other recipient: 450 the first time, 550 after.
+#   mixed EVENTS   per message, by the number K in its Message-ID <mixed-K@...>, on its first
+#                  arrival only: K % 7 == 2 gets 554 after the data (a hard failure), else
+#                  K % 5 == 1 gets 451 (soft), else K % 11 == 3 loses the connection before the
+#                  reply; every later arrival, and every other message, gets 250. Appends
+#                  "delivered <Message-ID>" to EVENTS for each 250 after the data.
 # DATA with no accepted recipient gets 554 (RFC 2920: the client may have pipelined it).
 import socket
 import sys
+import threading
 
 mode = sys.argv[1]
-events = open(sys.argv[2], "a", buffering=1) if mode == "record" else None
+events = open(sys.argv[2], "a", buffering=1) if mode in ("record", "mixed") else None
 
 
 def log(line):
-    if events:
+    if events and mode == "record":
         events.write(line + "\n")
+
+
+def first_reply(message_id):
+    """mixed: the reply to a message's first arrival (None: hang up without one)."""
+    try:
+        k = int(message_id.strip("<>").split("@")[0].split("-")[1])
+    except (IndexError, ValueError):
+        return b"250 2.0.0 ok\r\n"
+    if k % 7 == 2:
+        return b"554 5.7.1 refused by policy\r\n"
+    if k % 5 == 1:
+        return b"451 4.3.0 try again later\r\n"
+    if k % 11 == 3:
+        return None
+    return b"250 2.0.0 ok\r\n"
 
 
 srv = socket.socket()
@@ -23,13 +45,18 @@ srv.listen(16)
 print(srv.getsockname()[1], flush=True)
 sys.stdout.close()
 tries = {}
-while True:
-    conn, _ = srv.accept()
+seen = set()  # mixed: Message-IDs that arrived before
+lock = threading.Lock()
+
+
+def serve(conn):
     log("connect")
     f = conn.makefile("rb")
     conn.sendall(b"220 scripted ESMTP\r\n")
     accepted = 0
     for line in f:
+        if not line.endswith(b"\n"):
+            break
         cmd = line.rstrip(b"\r\n").decode("ascii", "replace")
         verb = cmd.split(" ")[0].upper()
         log(verb)
@@ -52,15 +79,39 @@ while True:
             conn.sendall(b"554 5.5.1 no valid recipients\r\n")
         elif verb == "DATA":
             conn.sendall(b"354 go\r\n")
+            message_id = ""
             for data in f:
                 if data == b".\r\n":
                     break
-                if data.lower().startswith(b"message-id:"):
-                    log("message " + data.decode().split(":", 1)[1].strip())
-            conn.sendall(b"250 2.0.0 ok\r\n")
+                if data.lower().startswith(b"message-id:") and not message_id:
+                    message_id = data.decode().split(":", 1)[1].strip()
+                    log("message " + message_id)
+            reply = b"250 2.0.0 ok\r\n"
+            if mode == "mixed":
+                with lock:
+                    first = message_id not in seen
+                    seen.add(message_id)
+                if first:
+                    reply = first_reply(message_id)
+            if reply is None:
+                break  # hang up: the relay never hears about this message
+            conn.sendall(reply)
+            if mode == "mixed" and reply.startswith(b"250"):
+                with lock:
+                    events.write("delivered " + message_id + "\n")
         elif verb == "QUIT":
             conn.sendall(b"221 bye\r\n")
             break
         else:
             conn.sendall(b"250 ok\r\n")
+    f.close()
     conn.close()
+
+
+while True:
+    conn, _ = srv.accept()
+    if mode == "mixed":
+        # The relay's delivery threads connect in parallel; each connection is served at once.
+        threading.Thread(target=serve, args=(conn,), daemon=True).start()
+    else:
+        serve(conn)  # one connection at a time: the event order the record tests read
