@@ -601,7 +601,7 @@ bool RelayCore::sanitizeOne(const std::string& id) {
       " out=" + std::to_string(out.message.size()) + " parts=" +
       std::to_string(outcome.report.parts.size());
   if (reserveHandoff(out.message.size())) {
-    logLine(sanitizedLine);
+    logLine(sanitizedLine + " handoff=memory");
     ready_.push({Queue::Incoming, id, std::make_shared<const SpoolEntry>(std::move(out))});
     return true;
   }
@@ -611,7 +611,7 @@ bool RelayCore::sanitizeOne(const std::string& id) {
     return false;
   }
   spool_.remove(Queue::Incoming, id);
-  logLine(sanitizedLine);
+  logLine(sanitizedLine + " handoff=outgoing");
   ready_.push({Queue::Outgoing, id});
   return false;
 }

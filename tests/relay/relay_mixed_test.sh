@@ -43,7 +43,9 @@ for s in range(sessions):
 PY
 check "all $count messages accepted ($(tail -c 300 "$work/send.out"))" test ! -s "$work/send.out"
 
-delivered() { grep -c '^delivered ' "$events" 2>/dev/null || echo 0; }
+delivered() {
+  if [ -f "$events" ]; then awk '/^delivered /{n++} END{print n+0}' "$events"; else echo 0; fi
+}
 files_in() { find "$1" -maxdepth 1 -type f 2>/dev/null | wc -l; }
 at_least() { [ "$("${@:2}")" -ge "$1" ]; }
 equals() { [ "$("${@:2}")" -eq "$1" ]; }

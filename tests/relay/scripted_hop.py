@@ -1,6 +1,7 @@
 # A scripted SMTP next hop for the relay tests (started by start_scripted_hop in relay_lib.sh):
 # listens on a free port of 127.0.0.1, prints the port on stdout and closes it, then serves
-# connections until killed (one at a time, but in mixed mode, where each has its thread).
+# connections until killed (one at a time, but in mixed and gated modes, where each has its
+# thread).
 # Offers PIPELINING and 8BITMIME.
 #   record EVENTS  accepts everything; appends to EVENTS one line per connection ("connect"),
 #                  per command (its verb) and per message ("message <Message-ID>").
@@ -10,13 +11,18 @@
 #                  K % 5 == 1 gets 451 (soft), else K % 11 == 3 loses the connection before the
 #                  reply; every later arrival, and every other message, gets 250. Appends
 #                  "delivered <Message-ID>" to EVENTS for each 250 after the data.
+#   gated EVENTS GATE  greets no connection before the file GATE exists (checked every 50 ms),
+#                  then takes every message, appending "delivered <Message-ID>" to EVENTS.
 # DATA with no accepted recipient gets 554 (RFC 2920: the client may have pipelined it).
+import os
 import socket
 import sys
 import threading
+import time
 
 mode = sys.argv[1]
-events = open(sys.argv[2], "a", buffering=1) if mode in ("record", "mixed") else None
+events = open(sys.argv[2], "a", buffering=1) if mode in ("record", "mixed", "gated") else None
+gate = sys.argv[3] if mode == "gated" else None
 
 
 def log(line):
@@ -50,6 +56,8 @@ lock = threading.Lock()
 
 
 def serve(conn):
+    while gate and not os.path.exists(gate):
+        time.sleep(0.05)
     log("connect")
     f = conn.makefile("rb")
     conn.sendall(b"220 scripted ESMTP\r\n")
@@ -96,7 +104,7 @@ def serve(conn):
             if reply is None:
                 break  # hang up: the relay never hears about this message
             conn.sendall(reply)
-            if mode == "mixed" and reply.startswith(b"250"):
+            if mode in ("mixed", "gated") and reply.startswith(b"250"):
                 with lock:
                     events.write("delivered " + message_id + "\n")
         elif verb == "QUIT":
@@ -110,7 +118,7 @@ def serve(conn):
 
 while True:
     conn, _ = srv.accept()
-    if mode == "mixed":
+    if mode in ("mixed", "gated"):
         # The relay's delivery threads connect in parallel; each connection is served at once.
         threading.Thread(target=serve, args=(conn,), daemon=True).start()
     else:
