@@ -919,8 +919,8 @@ const std::size_t* Rebuilder::lookup(std::string_view name) const {
 // pages each time): callers parse or copy it at once. A deflated entry is inflated by libdeflate
 // into exactly its declared size: the stream must end exactly at the compressed size (nothing
 // hidden after it), fill the declared size and no more (the limits were checked against it)
-// and match the CRC-32. So the entry's compressed data is a
-// verified encoding of what is returned here, and may be copied as it is.
+// and match the CRC-32. So the entry's compressed data is a verified encoding of what is
+// returned here, and may be copied as it is.
 const std::string& Rebuilder::read(std::size_t index) {
   checkDeadline();
   const Entry& e = entries_[index];
