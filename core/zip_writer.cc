@@ -44,6 +44,7 @@ ZipWriter::~ZipWriter() {
 }
 
 void ZipWriter::add(std::string_view name, std::string_view data, bool deflate) {
+  claim(name);
   const std::uint32_t crc = libdeflate_crc32(0, data.data(), data.size());
   if (deflate && !data.empty()) {
     if (compressor_ == nullptr) {
@@ -69,7 +70,18 @@ void ZipWriter::addCompressed(std::string_view name, std::uint16_t method,
                               std::string_view packed, std::uint32_t crc, std::uint64_t usize) {
   if (method != 0 && method != 8) throw std::invalid_argument("zip method");
   if (method == 0 && packed.size() != usize) throw std::invalid_argument("stored size");
+  claim(name);
   put(name, method, packed, crc, usize);
+}
+
+// Two entries whose names differ only in ASCII case are one file to Windows and to an OPC
+// package reader, which would each pick one of them: refused, as an exact duplicate is.
+void ZipWriter::claim(std::string_view name) {
+  std::string key(name);
+  for (char& c : key) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  if (!names_.insert(std::move(key)).second) {
+    throw std::invalid_argument("duplicate zip entry name");
+  }
 }
 
 void ZipWriter::put(std::string_view name, std::uint16_t method, std::string_view packed,
@@ -137,6 +149,7 @@ std::string ZipWriter::finish() {
   le16(z, 0);  // comment length
   out_.clear();
   central_.clear();
+  names_.clear();
   count_ = 0;
   return z;
 }

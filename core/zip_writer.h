@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -28,7 +29,9 @@ class ZipWriter {
 
   /// Adds `data` under `name`, deflated when `deflate` is true and deflating makes it smaller,
   /// stored otherwise. Throws std::length_error past the classic zip limits (65535 entries,
-  /// 4 GiB offsets and sizes), std::bad_alloc when the compressor cannot be allocated.
+  /// 4 GiB offsets and sizes), std::invalid_argument for a name already added (compared
+  /// ignoring ASCII case, as Windows and OPC readers compare), std::bad_alloc when the
+  /// compressor cannot be allocated.
   void add(std::string_view name, std::string_view data, bool deflate);
 
   /// Adds an entry from data already compressed with `method` (0 stored, 8 deflate), whose
@@ -44,6 +47,7 @@ class ZipWriter {
   std::size_t size() const { return count_; }
 
  private:
+  void claim(std::string_view name);
   void put(std::string_view name, std::uint16_t method, std::string_view packed, std::uint32_t crc,
            std::uint64_t usize);
 
@@ -53,6 +57,7 @@ class ZipWriter {
   std::string out_;       // local headers and data
   std::string central_;   // central directory records
   std::string scratch_;   // deflate output, reused
+  std::set<std::string> names_;  // names added, lower-cased (ASCII)
   std::size_t count_ = 0;
 };
 

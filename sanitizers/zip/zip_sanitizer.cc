@@ -924,6 +924,9 @@ std::optional<std::string> writeArchive(const std::vector<OutEntry>& entries, st
   } catch (const std::length_error& e) {
     error = e.what();
     return std::nullopt;
+  } catch (const std::invalid_argument& e) {
+    error = e.what();  // a duplicate name: PathSpace should have made every name unique
+    return std::nullopt;
   }
 }
 

@@ -156,6 +156,19 @@ TEST_SUITE("core/zip_writer") {
     CHECK(build() == build());
   }
 
+  TEST_CASE("a name given twice, or again in another ASCII case, is refused") {
+    ZipWriter w;
+    w.add("word/_rels/document.xml.rels", "<Relationships/>", true);
+    CHECK_THROWS_AS(w.add("word/_rels/document.xml.rels", "x", false), std::invalid_argument);
+    CHECK_THROWS_AS(w.addCompressed("WORD/_rels/Document.xml.rels", 0, "x", 0x8CDC1683u, 1),
+                    std::invalid_argument);
+    w.add("word/_rels/", "", false);  // a folder of that name is another entry
+    CHECK(readBack(w.finish()).size() == 2);
+    // After finish() the writer starts over, names included.
+    w.add("word/_rels/document.xml.rels", "again", false);
+    CHECK(readBack(w.finish()).size() == 1);
+  }
+
   TEST_CASE("names the classic format cannot hold are refused") {
     ZipWriter w;
     CHECK_THROWS_AS(w.add("", "x", false), std::length_error);
