@@ -802,6 +802,10 @@ Relay::~Relay() { stop(); }
 std::uint16_t Relay::start() { return impl_->core.start(); }
 
 void Relay::reload(RelayConfig config, core::Policy policy) {
+  // The sessions' memory budget keeps its size from the start: the new message size limit must
+  // fit in it.
+  checkBufferedBytes(config, impl_->core.dataBudget().capacity(),
+                     "reload (relay.max_buffered_bytes is read at start only)");
   Poco::Net::Context::Ptr tls = makeTlsContext(config);
   impl_->core.replace(std::make_shared<const Settings>(
       Settings{std::move(config), std::move(policy), std::move(tls)}));

@@ -34,7 +34,9 @@ class Relay {
   /// actually bound (useful with port 0). Throws std::runtime_error on a setup failure.
   std::uint16_t start();
   /// Replaces the policy and session settings for new sessions and messages (SIGHUP). Listener
-  /// address, spool and thread counts need a restart.
+  /// address, spool, thread counts and relay.max_buffered_bytes need a restart. Throws
+  /// core::ConfigError (and changes nothing) when the new message size limit does not fit the
+  /// running memory budget.
   void reload(RelayConfig config, core::Policy policy);
   /// Queues every deferred message for delivery now, whatever its retry time (SIGUSR1, sent by
   /// `mugai queue flush`). Returns how many.

@@ -29,19 +29,18 @@ bool isDomainName(std::string_view d) {
          });
 }
 
-// One message of the largest size must always fit in the sessions' memory budget: its buffer
-// grows by doubling, so the old and the new buffer exist together for a moment.
-void checkBufferedBytes(const RelayConfig& config, std::string_view source) {
-  const std::uint64_t need = 2 * config.session.limits.maxMessageBytes;
-  if (config.maxBufferedBytes < need) {
+}  // namespace
+
+void checkBufferedBytes(const RelayConfig& config, std::uint64_t budget, std::string_view source) {
+  const std::uint64_t cap = messageBufferCap(config.session.limits.maxMessageBytes);
+  const std::uint64_t need = cap > UINT64_MAX / 2 ? UINT64_MAX : 2 * cap;
+  if (budget < need) {
     throw core::ConfigError(std::string(source) + ": relay.max_buffered_bytes (" +
-                            std::to_string(config.maxBufferedBytes) +
-                            ") must be at least twice limit.max_message_bytes (" +
+                            std::to_string(budget) +
+                            ") must be at least twice limit.max_message_bytes plus 4096 (" +
                             std::to_string(need) + " or more)");
   }
 }
-
-}  // namespace
 
 std::string NextHop::text() const {
   return kind == Kind::Maildir ? "maildir:" + dir : "smtp://" + host + ":" + std::to_string(port);
@@ -189,7 +188,7 @@ void loadConfigText(std::string_view text, std::string_view source, RelayConfig&
   // The session enforces the pipeline's size limits at the door.
   config.session.limits.maxMessageBytes = policy.limits.maxMessageBytes;
   config.session.limits.maxHeaderBytes = static_cast<std::size_t>(policy.limits.maxHeaderBytes);
-  checkBufferedBytes(config, source);
+  checkBufferedBytes(config, config.maxBufferedBytes, source);
 }
 
 void loadConfigFile(const std::string& path, RelayConfig& config, core::Policy& policy) {

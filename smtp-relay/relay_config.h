@@ -66,6 +66,11 @@ struct RelayConfig {
   std::string tlsKey;
 };
 
+/// Throws core::ConfigError when a memory budget of `budget` bytes for all sessions (relay.
+/// max_buffered_bytes) cannot always hold one message of config's largest size (twice its buffer
+/// cap: see messageBufferCap). `source` names the config in the message.
+void checkBufferedBytes(const RelayConfig& config, std::uint64_t budget, std::string_view source);
+
 /// Reads "smtp://HOST:PORT", "HOST:PORT" or "maildir:DIR". Returns false for anything else.
 bool parseNextHop(const std::string& text, NextHop& hop);
 /// Reads "HOST:PORT" (IPv6 as "[::1]:PORT"). Returns false for anything else.

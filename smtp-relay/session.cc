@@ -190,12 +190,17 @@ bool Session::reserveMessage(std::size_t more) {
   if (need <= message_.capacity()) return true;
   const std::size_t grown = std::max<std::size_t>({need, message_.capacity() * 2, 16384});
   const auto capped = static_cast<std::size_t>(
-      std::min<std::uint64_t>(grown, config_.limits.maxMessageBytes + 4096));
+      std::min<std::uint64_t>(grown, messageBufferCap(config_.limits.maxMessageBytes)));
   const std::size_t capacity = std::max(capped, need);
   if (budget_ != nullptr && !budget_->take(capacity)) return false;
   // A fresh string reserves exactly `capacity` (growing one in place may round up further).
   std::string bigger;
-  bigger.reserve(capacity);
+  try {
+    bigger.reserve(capacity);
+  } catch (...) {
+    if (budget_ != nullptr) budget_->give(capacity);  // never held: given back at once
+    throw;
+  }
   bigger.append(message_);
   message_.swap(bigger);
   if (budget_ != nullptr) {

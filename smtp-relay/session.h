@@ -80,6 +80,15 @@ class DataBudget {
   std::atomic<std::uint64_t> used_{0};
 };
 
+/// The largest buffer a session grows for one message of at most `maxMessageBytes` (its data,
+/// plus room for the Received field the session writes first). While it grows, the old buffer
+/// (at least half of the new one) is held too: a DataBudget below twice this cannot always hold
+/// one message of the largest size.
+constexpr std::uint64_t messageBufferCap(std::uint64_t maxMessageBytes) {
+  constexpr std::uint64_t kRoom = 4096;  // a Received field is under 2.5 KiB
+  return maxMessageBytes > UINT64_MAX - kRoom ? UINT64_MAX : maxMessageBytes + kRoom;
+}
+
 struct SessionLimits {
   std::size_t maxCommandLine = 2048;         ///< octets of a command line, CRLF included
   std::size_t maxDataLine = 65536;           ///< octets of a message line, CRLF excluded

@@ -67,20 +67,31 @@ TEST_SUITE("smtp-relay config") {
   }
 
   TEST_CASE("relay config: the sessions' memory budget holds twice the largest message") {
+    // The largest buffer for a message of M bytes is M + 4096 (room for the Received field);
+    // while it grows the old buffer is held too, so the budget must be twice that.
     RelayConfig c;
     core::Policy p;
-    loadConfigText("relay.max_buffered_bytes = 2000\nlimit.max_message_bytes = 1000\n", "r.conf",
-                   c, p);
-    CHECK(c.maxBufferedBytes == 2000);
+    loadConfigText("relay.max_buffered_bytes = 10192\nlimit.max_message_bytes = 1000\n",
+                   "r.conf", c, p);
+    CHECK(c.maxBufferedBytes == 10192);
     CHECK(RelayConfig{}.maxBufferedBytes == 512ull << 20);
-    CHECK(errorOf("relay.max_buffered_bytes = 1999\nlimit.max_message_bytes = 1000\n") ==
-          "r.conf: relay.max_buffered_bytes (1999) must be at least twice "
-          "limit.max_message_bytes (2000 or more)");
+    CHECK(errorOf("relay.max_buffered_bytes = 10191\nlimit.max_message_bytes = 1000\n") ==
+          "r.conf: relay.max_buffered_bytes (10191) must be at least twice "
+          "limit.max_message_bytes plus 4096 (10192 or more)");
     // The default budget (512 MiB) is too small for a 300 MiB message limit: said, not ignored.
     CHECK(errorOf("limit.max_message_bytes = 314572800\n").find("relay.max_buffered_bytes") !=
           std::string::npos);
+    // No wrap-around for absurd limits.
+    CHECK(errorOf("limit.max_message_bytes = 18446744073709551615\n")
+              .find("relay.max_buffered_bytes") != std::string::npos);
     CHECK(errorOf("relay.max_buffered_bytes = 0\n") ==
           "r.conf:1: bad value for 'relay.max_buffered_bytes'");
+    // A reload is checked against the budget the relay started with.
+    RelayConfig bigger;
+    core::Policy bp;
+    loadConfigText("limit.max_message_bytes = 100000\n", "r.conf", bigger, bp);
+    CHECK_THROWS_AS(checkBufferedBytes(bigger, 200000, "reload"), core::ConfigError);
+    CHECK_NOTHROW(checkBufferedBytes(bigger, 2 * (100000 + 4096), "reload"));
   }
 
   TEST_CASE("relay config: STARTTLS is offered only with both a certificate and a key") {
