@@ -44,8 +44,8 @@ struct RelayConfig {
   std::uint32_t maxConnections = 100;
   std::uint32_t maxConnectionsPerClient = 20;
   /// Message data all sessions may hold in memory at once; a message that does not fit is
-  /// answered 452 4.3.1 at its end (the client retries). At least twice the message size limit,
-  /// so that one message of the largest size always fits (its buffer grows by doubling).
+  /// answered 452 4.3.1 at its end (the client retries). At least twice (the message size
+  /// limit + 4096), so that one message of the largest size always fits (messageBufferCap).
   std::uint64_t maxBufferedBytes = 512ull << 20;
   std::uint32_t commandTimeoutS = 300;  ///< RFC 5321 4.5.3.2.7: at least 5 minutes
   std::uint32_t dataTimeoutS = 600;
