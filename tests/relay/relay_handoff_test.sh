@@ -20,24 +20,13 @@ start_scripted_hop gated "$events" "$work/gate"
 start_relay --config "$work/relay.conf" --next-hop "smtp://127.0.0.1:$hop_port" \
   --spool "$spool" --accept-domain example.jp
 
-python3 - "$relay_port" "$count" >"$work/send.out" 2>&1 <<'PY'
-import smtplib, sys
-port, count = int(sys.argv[1]), int(sys.argv[2])
-with smtplib.SMTP("127.0.0.1", port, local_hostname="client.test", timeout=60) as c:
-    for k in range(count):
-        c.sendmail("a@outside.test", ["u@example.jp"],
-                   "From: a@outside.test\r\nTo: u@example.jp\r\nSubject: handoff %d\r\n"
-                   "Message-ID: <handoff-%d@outside.test>\r\n\r\nbody %d\r\n" % (k, k, k))
-PY
-check "all $count messages accepted ($(tail -c 300 "$work/send.out"))" test ! -s "$work/send.out"
+send_numbered handoff "$count" 1
 
 sanitized() { grep -c 'sanitized id=' "$work/relay.log"; }
 by() { grep -c "sanitized id=.* handoff=$1\$" "$work/relay.log"; }
 files_in() { find "$1" -maxdepth 1 -type f 2>/dev/null | wc -l; }
 at_least() { [ "$("${@:2}")" -ge "$1" ]; }
-delivered() {
-  if [ -f "$events" ]; then awk '/^delivered /{n++} END{print n+0}' "$events"; else echo 0; fi
-}
+delivered() { delivered_in "$events"; }
 
 check "every message sanitized while delivery stalls ($(sanitized))" \
   wait_until_for 120 at_least "$count" sanitized
@@ -53,9 +42,7 @@ check "incoming/ still holds the ones in memory ($(files_in "$spool/incoming"))"
 touch "$work/gate"
 check "all $count delivered once the gate opens ($(delivered))" \
   wait_until_for 120 at_least "$count" delivered
-sed -n 's/^delivered //p' "$events" | sort >"$work/got"
-for ((k = 0; k < count; k++)); do echo "<handoff-$k@outside.test>"; done | sort >"$work/want"
-check "every Message-ID delivered exactly once" cmp -s "$work/want" "$work/got"
+check_delivered_once handoff "$count" "$events"
 spool_empty() {
   [ "$(files_in "$spool/incoming")$(files_in "$spool/outgoing")$(files_in "$spool/deferred")" = 000 ]
 }

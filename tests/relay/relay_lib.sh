@@ -231,3 +231,35 @@ stop_private_postfix() {  # dir
     sleep 0.1
   done
 }
+
+# Sends COUNT messages to the relay (relay_port), numbered 0..COUNT-1, with Message-IDs
+# <PREFIX-K@outside.test>, over SESSIONS SMTP sessions (message K in session K % SESSIONS), and
+# checks that every one was accepted.
+send_numbered() {  # prefix count sessions
+  python3 - "$relay_port" "$@" >"$work/send.out" 2>&1 <<'PY'
+import smtplib, sys
+port, prefix, count, sessions = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+for s in range(sessions):
+    with smtplib.SMTP("127.0.0.1", port, local_hostname="client.test", timeout=60) as c:
+        for k in range(s, count, sessions):
+            c.sendmail("a@outside.test", ["u@example.jp"],
+                       "From: a@outside.test\r\nTo: u@example.jp\r\nSubject: %s %d\r\n"
+                       "Message-ID: <%s-%d@outside.test>\r\n\r\nbody %d\r\n"
+                       % (prefix, k, prefix, k, k))
+PY
+  check "all $2 messages accepted ($(tail -c 300 "$work/send.out"))" test ! -s "$work/send.out"
+}
+
+# Lines "delivered <Message-ID>" a scripted next hop (mixed, gated) has written to EVENTS.
+delivered_in() {  # events-file
+  if [ -f "$1" ]; then awk '/^delivered /{n++} END{print n+0}' "$1"; else echo 0; fi
+}
+
+# Checks that EVENTS lists each of the COUNT messages send_numbered sent exactly once.
+check_delivered_once() {  # prefix count events-file
+  sed -n 's/^delivered //p' "$3" | sort >"$work/got"
+  local k
+  for ((k = 0; k < $2; k++)); do echo "<$1-$k@outside.test>"; done | sort >"$work/want"
+  check "every Message-ID delivered exactly once ($(comm -3 "$work/want" "$work/got" | head -3 | tr '\n' ' '))" \
+    cmp -s "$work/want" "$work/got"
+}
