@@ -730,12 +730,26 @@ bool plainInteger(std::string_view s, bool allowNegative) {
 xmlNs* namespaceFor(xmlNode* scope, xmlNode* holder, std::string_view href, const char* prefix) {
   const std::string h(href);
   xmlNs* ns = xmlSearchNsByHref(scope->doc, scope, reinterpret_cast<const xmlChar*>(h.c_str()));
-  if (ns == nullptr) {
-    ns = xmlNewNs(holder, reinterpret_cast<const xmlChar*>(h.c_str()),
-                  reinterpret_cast<const xmlChar*>(prefix));
+  // A new declaration takes `prefix`, or prefix1 … prefix9 when that one is already in scope at
+  // the holder for another namespace (shadowing it could change what existing names mean).
+  for (int k = 0; ns == nullptr && k < 10; ++k) {
+    const std::string p = k == 0 ? std::string(prefix) : prefix + std::to_string(k);
+    const auto* px = reinterpret_cast<const xmlChar*>(p.c_str());
+    if (xmlSearchNs(holder->doc, holder, px) != nullptr) continue;
+    ns = xmlNewNs(holder, reinterpret_cast<const xmlChar*>(h.c_str()), px);
+    if (ns == nullptr) throw std::bad_alloc();
   }
-  if (ns == nullptr) throw std::bad_alloc();
+  if (ns == nullptr) throw Refusal{"ooxml.invalid", "namespace prefixes"};
   return ns;
+}
+
+// After `moved` left an element that is about to be freed: its names (and its subtree's) may
+// still point at namespace declarations of that element. Each is re-pointed at a declaration in
+// scope at the new place, or declared again on `moved` (libxml2's xmlReconciliateNs), so that
+// nothing refers to freed declarations and every prefix stays declared.
+void keepNamespaces(xmlDoc* doc, xmlNode* moved) {
+  if (moved->type != XML_ELEMENT_NODE) return;
+  if (xmlReconciliateNs(doc, moved) < 0) throw std::bad_alloc();
 }
 
 xmlNode* addChild(xmlNode* parent, xmlNs* ns, const char* name) {
@@ -1457,18 +1471,20 @@ void Rebuilder::keepSheetPreviews(Part& p) {
   }
 
   xmlNode* wsDr = xmlDocGetRootElement(d->doc.get());
+  // The pictures go into the drawing in the drawing's own vocabulary (the sheet's, for a new one).
+  const Vocabulary& dv = vocabularyOf(d->doc.get());
   std::int64_t nextId = 2;  // shape ids in Excel's drawings start at 2
   for (xmlNode* n = wsDr; n != nullptr; n = nextElement(n, wsDr, true)) {
     const std::string v = localName(n) == "cNvPr" ? attr(n, "id") : std::string{};
     if (plainInteger(v, false)) nextId = std::max<std::int64_t>(nextId, std::stoll(v) + 1);
   }
-  xmlNs* xdr = namespaceFor(wsDr, wsDr, vocab.sheetDrawing, "xdr");
-  xmlNs* a = namespaceFor(wsDr, wsDr, vocab.drawingMl, "a");
-  xmlNs* r = namespaceFor(wsDr, wsDr, vocab.rel, "r");
+  xmlNs* xdr = namespaceFor(wsDr, wsDr, dv.sheetDrawing, "xdr");
+  xmlNs* a = namespaceFor(wsDr, wsDr, dv.drawingMl, "a");
+  xmlNs* r = namespaceFor(wsDr, wsDr, dv.rel, "r");
   for (const Pic& pic : pics) {
     const std::string image = relTarget(p, pic.relId);
     if (image.empty()) continue;
-    Rel rel{freshId(*d), std::string(vocab.imageRel), "/" + image, false};
+    Rel rel{freshId(*d), std::string(dv.imageRel), "/" + image, false};
     xmlNode* anchor = addChild(wsDr, xdr, "twoCellAnchor");
     setAttr(anchor, "editAs", "oneCell");
     std::size_t k = 0;
@@ -1683,7 +1699,9 @@ void Rebuilder::clean(Part& p) {
     for (xmlNode* c = f->children; c != nullptr;) {
       xmlNode* next = c->next;
       xmlUnlinkNode(c);
-      if (xmlAddPrevSibling(f, c) == nullptr) xmlFreeNode(c);
+      xmlNode* placed = xmlAddPrevSibling(f, c);  // text may merge into a neighbour
+      if (placed == nullptr) throw std::bad_alloc();
+      keepNamespaces(p.doc.get(), placed);
       c = next;
     }
     mark(f);
@@ -1724,7 +1742,8 @@ void Rebuilder::clean(Part& p) {
     xmlNode* drawing = childNamed(obj, "drawing");
     if (drawing != nullptr && removeSet.count(drawing) == 0) {
       xmlUnlinkNode(drawing);
-      if (xmlAddPrevSibling(obj, drawing) == nullptr) xmlFreeNode(drawing);
+      if (xmlAddPrevSibling(obj, drawing) == nullptr) throw std::bad_alloc();
+      keepNamespaces(p.doc.get(), drawing);
     }
     mark(obj);
   }

@@ -1418,6 +1418,54 @@ TEST_SUITE("ooxml") {
     CHECK(hasFinding(o, "ooxml.ole_removed"));
   }
 
+  TEST_CASE("ooxml: nodes moved out of a removed element keep their namespaces declared") {
+    // The w:object and the fldSimple declare namespaces that what is moved out of them uses
+    // (the w: prefix itself, redeclared, included). Freeing them must not leave the moved
+    // nodes pointing at freed declarations or at undeclared prefixes.
+    const std::string r = kR;
+    const std::string wp = "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing";
+    const std::string am = "http://schemas.openxmlformats.org/drawingml/2006/main";
+    const std::string pn = "http://schemas.openxmlformats.org/drawingml/2006/picture";
+    const std::string body =
+        "<w:p><w:r><w:object xmlns:w=\"" + std::string(kW) + "\" xmlns:wp2=\"" + wp +
+        "\" xmlns:a2=\"" + am + "\" xmlns:pic2=\"" + pn + "\"><w:drawing><wp2:inline>"
+        "<wp2:extent cx=\"100\" cy=\"100\"/><wp2:docPr id=\"1\" name=\"Object 1\"/><a2:graphic>"
+        "<a2:graphicData uri=\"" + pn + "\"><pic2:pic><pic2:nvPicPr><pic2:cNvPr id=\"0\" "
+        "name=\"\"/><pic2:cNvPicPr/></pic2:nvPicPr><pic2:blipFill><a2:blip r:embed=\"rId4\"/>"
+        "</pic2:blipFill><pic2:spPr/></pic2:pic></a2:graphicData></a2:graphic></wp2:inline>"
+        "</w:drawing><w:objectEmbed r:id=\"rId5\" w:progId=\"Excel.Sheet.12\"/></w:object>"
+        "</w:r></w:p>"
+        "<w:p><w:fldSimple w:instr=\" DDE excel x \" xmlns:x=\"urn:x-test\"><w:r><w:t>RESULT"
+        "</w:t></w:r><x:mark/></w:fldSimple></w:p>";
+    const Files files = wordPackage(body,
+                                    {{"rId4", r + "image", "media/image1.png"},
+                                     {"rId5", r + "package", "embeddings/sheet.xlsx"}},
+                                    {{"word/media/image1.png", kPng},
+                                     {"word/embeddings/sheet.xlsx", "PK\x03\x04 x"}});
+    PartOutput o;
+    const Files out = rebuildWithoutEmbeddings(files, o);
+    const std::string* d = entry(out, "word/document.xml");
+    REQUIRE(d != nullptr);
+    CHECK(countElements(*d, "object") == 0);
+    CHECK(countElements(*d, "fldSimple") == 0);
+    CHECK(textOf(*d, "t") == "RESULT");
+    Xml x(*d);
+    REQUIRE(x.doc != nullptr);
+    std::map<std::string, std::string> ns;  // local name -> namespace after a fresh parse
+    std::string embed;
+    walk(xmlDocGetRootElement(x.doc), [&](xmlNode* n) {
+      const std::string name = reinterpret_cast<const char*>(n->name);
+      ns[name] = n->ns == nullptr ? "" : reinterpret_cast<const char*>(n->ns->href);
+      if (name == "blip") embed = attrOf(n, "embed");
+    });
+    CHECK(ns["drawing"] == kW);
+    CHECK(ns["inline"] == wp);
+    CHECK(ns["blip"] == am);
+    CHECK(ns["pic"] == pn);
+    CHECK(ns["mark"] == "urn:x-test");
+    CHECK(imageBehind(out, "word/document.xml", embed) == kPng);
+  }
+
   TEST_CASE("ooxml: a pptx OLE object becomes its preview picture, in both PowerPoint forms") {
     const std::string r = kR;
     for (const bool withVml : {true, false}) {
@@ -1513,6 +1561,24 @@ TEST_SUITE("ooxml") {
     const DrawingView v = viewDrawing(out, "xl/drawings/drawing1.xml");
     CHECK(v.ids == std::vector<std::string>{"7", "8"});
     CHECK(v.images == std::vector<std::string>{kPng, png2});
+
+    // A Strict sheet with a Transitional drawing (hand-made, but possible): the preview joins the
+    // drawing in the drawing's own vocabulary, never a mix.
+    Files mixed = toStrict(files);
+    for (auto& [name, bytes] : mixed) {
+      for (const auto& [origName, origBytes] : files) {
+        if (name == origName && name.rfind("xl/drawings/", 0) == 0) bytes = origBytes;
+      }
+    }
+    const PartOutput m = run(makeZip(mixed), "xlsx", "quote.xlsx");
+    REQUIRE_MESSAGE(m.disposition == Disposition::Rebuilt, m.reason);
+    const Files mout = readZip(m.bytes);
+    const std::string* md = entry(mout, "xl/drawings/drawing1.xml");
+    REQUIRE(md != nullptr);
+    CHECK(md->find("purl.oclc.org") == std::string::npos);
+    const DrawingView mv = viewDrawing(mout, "xl/drawings/drawing1.xml");
+    CHECK(mv.ids == std::vector<std::string>{"7", "8"});
+    CHECK(mv.images == std::vector<std::string>{kPng, png2});
   }
 
   TEST_CASE("ooxml: an xlsx OLE object's preview becomes a picture in the sheet's drawing") {
