@@ -565,11 +565,9 @@ void Session::onDataLine(std::string_view content, bool crlf, std::string& out) 
       if (startsWithNoCase(content, "Received:")) ++hops_;
     }
   }
-  if (!bare_ && !tooBig_ && !headerTooBig_ && !lineTooLong_ && !overBudget_ &&
-      !reserveMessage(content.size() + 2)) {
-    overBudget_ = true;
-  }
-  if (bare_ || tooBig_ || headerTooBig_ || lineTooLong_ || overBudget_) {
+  bool refused = bare_ || tooBig_ || headerTooBig_ || lineTooLong_ || overBudget_;
+  if (!refused && !reserveMessage(content.size() + 2)) refused = overBudget_ = true;
+  if (refused) {
     releaseMessage();  // refused at the end: keep nothing
     return;
   }

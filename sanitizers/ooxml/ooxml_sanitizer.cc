@@ -980,7 +980,7 @@ void Rebuilder::keepIfUnchanged(Part& p) {
   std::string original;
   original.swap(p.original);
   const std::size_t* idx = lookup(p.name);
-  if (idx == nullptr || original.size() != p.bytes.size() || original != p.bytes) return;
+  if (idx == nullptr || original != p.bytes) return;
   p.raw = static_cast<std::int64_t>(*idx);
   std::string().swap(p.bytes);
 }
@@ -1878,9 +1878,7 @@ std::string Rebuilder::writeZip(const std::vector<std::pair<std::string, std::st
       }
     }
     return zip.finish();
-  } catch (const std::length_error&) {
-    throw Refusal{"error.sanitizer", "zip writer"};
-  } catch (const std::invalid_argument&) {
+  } catch (const std::logic_error&) {  // length_error or invalid_argument: see zip_writer.h
     throw Refusal{"error.sanitizer", "zip writer"};
   }
 }

@@ -921,11 +921,10 @@ std::optional<std::string> writeArchive(const std::vector<OutEntry>& entries, st
       zip.add(o.path, dir ? std::string_view() : std::string_view(o.bytes), !dir && !o.store);
     }
     return zip.finish();
-  } catch (const std::length_error& e) {
+  } catch (const std::logic_error& e) {
+    // length_error past the classic limits, or invalid_argument for a duplicate name (which
+    // PathSpace should have made impossible): see zip_writer.h.
     error = e.what();
-    return std::nullopt;
-  } catch (const std::invalid_argument& e) {
-    error = e.what();  // a duplicate name: PathSpace should have made every name unique
     return std::nullopt;
   }
 }
