@@ -35,6 +35,7 @@
 
 #include "core/pipeline.h"
 #include "core/policy.h"
+#include "sanitizers/ooxml/xml_serialize.h"
 
 namespace {
 
@@ -141,8 +142,7 @@ std::size_t parseOnly(const std::vector<std::string>& parts) {
   std::size_t nodes = 0;
   for (const std::string& p : parts) {
     xmlDoc* d = xmlReadMemory(p.data(), static_cast<int>(p.size()), nullptr, nullptr,
-                              XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-                                  XML_PARSE_COMPACT);
+                              mugai::sanitizers::ooxml::kXmlParseOptions);
     if (d) {
       nodes += xmlDocGetRootElement(d) != nullptr;
       xmlFreeDoc(d);

@@ -14,28 +14,20 @@
 #include <stdexcept>
 #include <string>
 
+#include "sanitizers/ooxml/xml_reference.h"
 #include "sanitizers/ooxml/xml_serialize.h"
 
 namespace {
 
 xmlDoc* parse(const char* data, std::size_t size) {
   return xmlReadMemory(data, static_cast<int>(size), nullptr, nullptr,
-                       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-                           XML_PARSE_COMPACT);
+                       mugai::sanitizers::ooxml::kXmlParseOptions);
 }
 
-// xmlDocDumpMemoryEnc in UTF-8, with CRLF after the declaration and no final newline.
 std::string reference(xmlDoc* doc) {
-  xmlChar* mem = nullptr;
-  int size = 0;
-  xmlDocDumpMemoryEnc(doc, &mem, &size, "UTF-8");
-  if (mem == nullptr) std::abort();
-  std::string s(reinterpret_cast<const char*>(mem), static_cast<std::size_t>(size));
-  xmlFree(mem);
-  if (!s.empty() && s.back() == '\n') s.pop_back();
-  const std::size_t decl = s.find("?>\n");
-  if (decl == std::string::npos) std::abort();
-  return s.substr(0, decl + 2) + "\r" + s.substr(decl + 2);
+  const auto ref = mugai::sanitizers::ooxml::libxml2Reference(doc);
+  if (!ref) std::abort();
+  return *ref;
 }
 
 // Whether a namespace URI in the tree holds a character we escape and libxml2 does not ('&' is

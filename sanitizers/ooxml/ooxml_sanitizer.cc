@@ -418,11 +418,8 @@ DocPtr parseXml(std::string_view bytes, const core::Limits& lim, const std::stri
   ctxt->sax->internalSubset = onSubset;
   ctxt->sax->externalSubset = onSubset;
   ctxt->sax->entityDecl = onEntityDecl;
-  // XML_PARSE_COMPACT keeps short text inside its node: fewer allocations, same tree.
-  const int options =
-      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_COMPACT;
   DocPtr doc(xmlCtxtReadMemory(ctxt.get(), bytes.data(), static_cast<int>(bytes.size()),
-                               nullptr, nullptr, options));
+                               nullptr, nullptr, kXmlParseOptions));
   if (guard.dtd || (doc && (doc->intSubset != nullptr || doc->extSubset != nullptr))) {
     throw Refusal{"ooxml.dtd", part};
   }

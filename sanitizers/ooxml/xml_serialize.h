@@ -10,11 +10,18 @@
 // (ill-formed XML for a '<').
 #pragma once
 
+#include <libxml/parser.h>
 #include <libxml/tree.h>
 
 #include <string>
 
 namespace mugai::sanitizers::ooxml {
+
+/// The options the OOXML rebuilder parses every part with: no network, no entity substitution
+/// (so libxml2 keeps an '&' in a namespace URI as "&#38;", which serializeXml relies on), no
+/// error output, short text kept inside its node (fewer allocations, the same tree).
+inline constexpr int kXmlParseOptions =
+    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_COMPACT;
 
 /// The document as bytes. Throws std::invalid_argument for a node kind an OOXML part never
 /// keeps (an entity reference, a DTD, an XInclude marker…): the caller refuses the part rather

@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "sanitizers/ooxml/xml_reference.h"
 #include "unit/test_support.h"
 
 using mugai::sanitizers::ooxml::serializeXml;
@@ -26,25 +27,16 @@ struct DocFree {
 };
 using Doc = std::unique_ptr<xmlDoc, DocFree>;
 
-// Parsed as the rebuilder parses (no network, no entity substitution, compact text nodes).
+// Parsed as the rebuilder parses.
 Doc parse(std::string_view s) {
   return Doc(xmlReadMemory(s.data(), static_cast<int>(s.size()), nullptr, nullptr,
-                           XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-                               XML_PARSE_COMPACT));
+                           mugai::sanitizers::ooxml::kXmlParseOptions));
 }
 
-// libxml2's serialization with Office's layout applied.
 std::string reference(xmlDoc* doc) {
-  xmlChar* mem = nullptr;
-  int size = 0;
-  xmlDocDumpMemoryEnc(doc, &mem, &size, "UTF-8");
-  REQUIRE(mem != nullptr);
-  std::string s(reinterpret_cast<const char*>(mem), static_cast<std::size_t>(size));
-  xmlFree(mem);
-  if (!s.empty() && s.back() == '\n') s.pop_back();
-  const std::size_t decl = s.find("?>\n");
-  REQUIRE(decl != std::string::npos);
-  return s.substr(0, decl + 2) + "\r" + s.substr(decl + 2);
+  const auto ref = mugai::sanitizers::ooxml::libxml2Reference(doc);
+  REQUIRE(ref.has_value());
+  return *ref;
 }
 
 const xmlChar* xc(const char* s) { return reinterpret_cast<const xmlChar*>(s); }
